@@ -1,0 +1,87 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+
+/** scrypt cost parameters; stored with each hash so that they can be raised later. */
+export interface ScryptParams {
+  /** CPU/memory cost, a power of two. @default 32768 */
+  N: number;
+  /** Block size. @default 8 */
+  r: number;
+  /** Parallelisation. @default 1 */
+  p: number;
+}
+
+/** Deliberately slow: about 32 MiB and tens of milliseconds per hash. */
+export const defaultScryptParams: ScryptParams = { N: 32768, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+function derive(password: string, salt: Buffer, { N, r, p }: ScryptParams): Promise<Buffer> {
+  const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r + 1024 * 1024 };
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/** A salted scrypt hash, as `scrypt$N$r$p$salt$key` (base64). */
+export async function hashPassword(password: string, params: ScryptParams = defaultScryptParams): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+/** Whether `password` matches a hash from `hashPassword`, compared in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, N, r, p, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt' || !N || !r || !p || !salt || !key) return false;
+  const expected = Buffer.from(key, 'base64');
+  const actual = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** What a valid token says. */
+export interface TokenClaims {
+  userId: string;
+  /** When the token stops being accepted. */
+  expiresAt: Date;
+}
+
+/** Why a token was refused. */
+export type TokenFailure = 'invalid' | 'expired';
+
+/** Issues and checks the service's JWTs. */
+export interface TokenService {
+  sign(userId: string): string;
+  verify(token: string): TokenClaims | TokenFailure;
+}
+
+/** HS256 JWTs signed with `secret`, valid for `ttlSeconds`. */
+export function createTokenService(secret: string, ttlSeconds: number): TokenService {
+  return {
+    sign(userId) {
+      return jwt.sign({}, secret, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds });
+    },
+    verify(token) {
+      try {
+        const claims = jwt.verify(token, secret, { algorithms: ['HS256'] });
+        if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
+          return 'invalid';
+        }
+        return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000) };
+      } catch (error) {
+        return error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid';
+      }
+    },
+  };
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` value (HTTP header or
+ * graphql-ws connectionParams); `null` when there is none, `'invalid'` when
+ * the value is not of that form.
+ */
+export function bearerToken(authorization: unknown): string | null | 'invalid' {
+  if (authorization === undefined || authorization === null || authorization === '') return null;
+  if (typeof authorization !== 'string') return 'invalid';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match ? match[1]! : 'invalid';
+}

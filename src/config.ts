@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { isLogLevel, type LogLevel } from './log';
+import { MAX_WORKER_ID } from './ids';
+
+/** Everything the server reads from its environment; `loadConfig` is the only reader. */
+export interface Config {
+  /** PORT: HTTP and WebSocket port. @default 4000 */
+  port: number;
+  /** HOST: interface to listen on. @default all interfaces */
+  host: string | undefined;
+  /** NODE_ENV=development: stack traces and internal messages in error responses. @default false */
+  development: boolean;
+  /** JWT_SECRET: HMAC key for tokens. @default a random key for this process (tokens die with it) */
+  jwtSecret: string;
+  /** Whether jwtSecret was generated because JWT_SECRET was unset. */
+  jwtSecretGenerated: boolean;
+  /** JWT_TTL_SECONDS: token lifetime. @default 604800 (7 days) */
+  tokenTtlSeconds: number;
+  /** WORKER_ID: Snowflake worker id, unique among running processes. @default 0 */
+  workerId: number;
+  /** LOG_LEVEL: debug, info, warn, error or silent. @default info */
+  logLevel: LogLevel;
+  /** CORS_ORIGIN: allowed browser origins, comma-separated, or *. @default * */
+  corsOrigins: string[] | '*';
+  /** MESSAGE_RATE_BURST / MESSAGE_RATE_PER_SECOND: sendMessage per user. @default 100 / 20 */
+  messageRate: { burst: number; perSecond: number };
+  /** AUTH_RATE_BURST / AUTH_RATE_PER_SECOND: signUp and logIn per client address. @default 30 / 1 */
+  authRate: { burst: number; perSecond: number };
+  /** MAX_SUBSCRIPTIONS_PER_CONNECTION: open subscriptions on one WebSocket. @default 100 */
+  maxSubscriptionsPerConnection: number;
+  /** MAX_QUERY_FIELDS: fields in one document, fragments expanded. @default 500 */
+  maxQueryFields: number;
+  /** MONGODB_URI: MongoDB connection string; unset means the in-memory store. */
+  mongodbUri: string | undefined;
+  /** REDIS_URL: Redis connection string; unset means in-process pub/sub. */
+  redisUrl: string | undefined;
+}
+
+/** A setting that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function positive(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const secret = optional(env, 'JWT_SECRET');
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters long');
+  }
+  const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
+  if (!isLogLevel(logLevel)) throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
+  const cors = optional(env, 'CORS_ORIGIN') ?? '*';
+  return {
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    host: optional(env, 'HOST'),
+    development: env.NODE_ENV === 'development',
+    jwtSecret: secret ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: secret === undefined,
+    tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
+    workerId: integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID),
+    logLevel,
+    corsOrigins: cors === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter(Boolean),
+    messageRate: {
+      burst: integer(env, 'MESSAGE_RATE_BURST', 100, 1, 1_000_000),
+      perSecond: positive(env, 'MESSAGE_RATE_PER_SECOND', 20),
+    },
+    authRate: {
+      burst: integer(env, 'AUTH_RATE_BURST', 30, 1, 1_000_000),
+      perSecond: positive(env, 'AUTH_RATE_PER_SECOND', 1),
+    },
+    maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
+    maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
+    mongodbUri: optional(env, 'MONGODB_URI'),
+    redisUrl: optional(env, 'REDIS_URL'),
+  };
+}

@@ -1,0 +1,37 @@
+/** The contract's limits, in one place. */
+export const limits = {
+  /** Message content, in Unicode code points. */
+  contentMin: 1,
+  contentMax: 100_000,
+  /** Members of a group, the creator included. */
+  groupMax: 100,
+  groupTitleMax: 100,
+  usernamePattern: /^[a-z0-9_]{3,32}$/,
+  passwordMin: 8,
+  /** Longer passwords only cost hashing time; nobody types more. */
+  passwordMax: 1024,
+  displayNameMax: 64,
+  /** first/last of any connection. */
+  pageMax: 100,
+  /** Messages returned when neither first nor last is given. */
+  messagesDefault: 50,
+  clientMessageIdMax: 128,
+  pushTokenMax: 4096,
+  /** Ids in one argument list (memberIds, userIds of presence). */
+  idListMax: 100,
+} as const;
+
+/** The number of Unicode code points in `text` (an emoji counts once). */
+export function codePointLength(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is a single code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    length++;
+  }
+  return length;
+}

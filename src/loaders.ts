@@ -1,0 +1,33 @@
+import DataLoader from 'dataloader';
+import type { ConversationRecord, MembershipRecord, MessageRecord, Store, UserRecord } from './store/store';
+
+/** A (conversation, user) pair, the key of a membership. */
+export interface MembershipKey {
+  conversationId: string;
+  userId: string;
+}
+
+/** Batched, per-operation lookups by id. */
+export interface Loaders {
+  users: DataLoader<string, UserRecord | null>;
+  conversations: DataLoader<string, ConversationRecord | null>;
+  messages: DataLoader<string, MessageRecord | null>;
+  memberships: DataLoader<MembershipKey, MembershipRecord | null, string>;
+}
+
+/**
+ * Fresh loaders for one operation. `cache: false` for subscriptions, whose
+ * context lives as long as the subscription: they still batch each event's
+ * lookups, but never serve a stale record.
+ */
+export function createLoaders(store: Store, { cache = true }: { cache?: boolean } = {}): Loaders {
+  return {
+    users: new DataLoader((ids) => store.users.getMany(ids), { cache }),
+    conversations: new DataLoader((ids) => store.conversations.getMany(ids), { cache }),
+    messages: new DataLoader((ids) => store.messages.getMany(ids), { cache }),
+    memberships: new DataLoader((keys) => store.conversations.getMemberships(keys), {
+      cache,
+      cacheKeyFn: (key) => `${key.conversationId}:${key.userId}`,
+    }),
+  };
+}

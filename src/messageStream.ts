@@ -1,0 +1,154 @@
+import { subscriberLagging } from './errors';
+import { SubscriberOverflowError, type MessageEvent, type PubSub } from './pubsub/pubsub';
+import type { MessageRecord, Store } from './store/store';
+
+/** A message as it is published on members' channels. */
+export function toMessageEvent(message: MessageRecord): MessageEvent {
+  return { ...message, createdAt: message.createdAt.toISOString() };
+}
+
+/** A published message back as a record. */
+export function fromMessageEvent(event: MessageEvent): MessageRecord {
+  return { ...event, createdAt: new Date(event.createdAt) };
+}
+
+/** Options of `openMessageStream`. */
+export interface MessageStreamOptions {
+  store: Store;
+  pubsub: PubSub;
+  /** Whose channel to follow; the caller has checked any conversation's membership. */
+  userId: string;
+  /** Only this conversation's messages. */
+  conversationId?: string;
+  /** Replay this conversation's stored messages after this seq first (needs conversationId). */
+  afterSeq?: number;
+  /** Messages read from the store at a time. @default 100 */
+  batchSize?: number;
+}
+
+/**
+ * A user's messages, each conversation's in `seq` order, each message once.
+ *
+ * The channel is subscribed first, then the starting point is fixed: `afterSeq`
+ * (replayed from the store), else each conversation's `lastSeq` at that
+ * moment. From there, per conversation, a message at or below the last
+ * delivered seq is a duplicate and dropped; a message beyond the next seq
+ * means others were published out of order or lost, and the gap is read from
+ * the store. That read is complete because `seq` commit order is `seq` order:
+ * once seq n is stored, every seq below n is stored too.
+ *
+ * Resolves once the channel is live; `return()` releases it at once, even
+ * while waiting for an event.
+ */
+export async function openMessageStream(options: MessageStreamOptions): Promise<AsyncIterableIterator<MessageRecord>> {
+  const { store, pubsub, userId, conversationId, afterSeq, batchSize = 100 } = options;
+  const subscription = await pubsub.subscribe('messageAdded', userId);
+  const delivered = new Map<string, number>();
+  let replaying = false;
+  try {
+    if (conversationId !== undefined && afterSeq !== undefined) {
+      delivered.set(conversationId, afterSeq);
+      replaying = true;
+    } else if (conversationId !== undefined) {
+      const [conversation] = await store.conversations.getMany([conversationId]);
+      delivered.set(conversationId, conversation?.lastSeq ?? 0);
+    } else {
+      for (const c of await store.conversations.listAllForUser(userId)) delivered.set(c.id, c.lastSeq);
+    }
+  } catch (error) {
+    await subscription.return();
+    throw error;
+  }
+
+  const note = (batch: MessageRecord[]) => {
+    for (const m of batch) delivered.set(m.conversationId, m.seq);
+    return batch;
+  };
+
+  /** Stored messages of a conversation with afterSeq < seq < beforeSeq, in order. */
+  async function readBetween(id: string, from: number, beforeSeq: number): Promise<MessageRecord[]> {
+    const found: MessageRecord[] = [];
+    for (let last = from; last + 1 < beforeSeq; ) {
+      const batch = await store.messages.page(id, { afterSeq: last, beforeSeq, limit: batchSize, from: 'oldest' });
+      if (batch.length === 0) break;
+      found.push(...batch);
+      last = batch.at(-1)!.seq;
+    }
+    return found;
+  }
+
+  async function nextEvent(): Promise<MessageEvent | null> {
+    try {
+      const { value, done } = await subscription.next();
+      return done ? null : value;
+    } catch (error) {
+      throw error instanceof SubscriberOverflowError ? subscriberLagging() : error;
+    }
+  }
+
+  async function pull(): Promise<MessageRecord[] | null> {
+    if (replaying && conversationId !== undefined) {
+      const from = delivered.get(conversationId)!;
+      const batch = await store.messages.page(conversationId, { afterSeq: from, limit: batchSize, from: 'oldest' });
+      if (batch.length < batchSize) replaying = false;
+      return note(batch);
+    }
+    const event = await nextEvent();
+    if (event === null) return null;
+    const message = fromMessageEvent(event);
+    if (conversationId !== undefined && message.conversationId !== conversationId) return [];
+    let last = delivered.get(message.conversationId);
+    if (last === undefined) {
+      // A conversation joined after the stream opened: it starts where the user joined.
+      const [membership] = await store.conversations.getMemberships([{ conversationId: message.conversationId, userId }]);
+      if (!membership) return [];
+      last = membership.joinedSeq;
+    }
+    if (message.seq <= last) return [];
+    const missing = message.seq > last + 1 ? await readBetween(message.conversationId, last, message.seq) : [];
+    return note([...missing, message]);
+  }
+
+  return createPullIterator(pull, () => subscription.return());
+}
+
+/**
+ * An async iterator over batches from `pull` (null: the end). `return()`
+ * releases at once; a pull in flight is discarded when it settles.
+ */
+function createPullIterator<T>(
+  pull: () => Promise<T[] | null>,
+  release: () => Promise<unknown>,
+): AsyncIterableIterator<T> & { return(): Promise<IteratorResult<T>> } {
+  const buffer: T[] = [];
+  let closed = false;
+  const finished: IteratorResult<T> = { value: undefined, done: true };
+  const close = async () => {
+    closed = true;
+    buffer.length = 0;
+    await release();
+    return finished;
+  };
+  const iterator = {
+    async next(): Promise<IteratorResult<T>> {
+      while (buffer.length === 0) {
+        if (closed) return finished;
+        let batch: T[] | null;
+        try {
+          batch = await pull();
+        } catch (error) {
+          await close();
+          throw error;
+        }
+        if (batch === null) return close();
+        if (!closed) buffer.push(...batch);
+      }
+      return { value: buffer.shift()!, done: false };
+    },
+    return: close,
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,144 @@
+import { requireViewer } from '../context';
+import { badInput, notFound } from '../errors';
+import type { Resolvers } from '../generated/graphql';
+import { codePointLength, limits } from '../limits';
+import type { ConversationPosition, ConversationRecord, UserRecord } from '../store/store';
+import { distinct, pageSize, requireMembership, requireUsers, viewerId } from './access';
+
+/** The opaque cursor of a conversation's place in the viewer's list. */
+export function encodeConversationCursor(c: ConversationPosition): string {
+  return Buffer.from(`${c.lastActivityAt.getTime()}:${c.id}`).toString('base64url');
+}
+
+/** The position a cursor names, or null when it is not one of ours. */
+export function decodeConversationCursor(cursor: string): ConversationPosition | null {
+  const match = /^(\d{1,15}):(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) return null;
+  return { lastActivityAt: new Date(Number(match[1])), id: match[2]! };
+}
+
+function groupTitle(title: string): string {
+  const trimmed = title.replace(/\s+/g, ' ').trim();
+  if (trimmed.length === 0 || codePointLength(trimmed) > limits.groupTitleMax || /\p{Cc}/u.test(trimmed)) {
+    throw badInput('title', `must be 1 to ${limits.groupTitleMax} printable characters`);
+  }
+  return trimmed;
+}
+
+function groupTooLarge(field: string, size: number) {
+  return badInput(field, `a group has at most ${limits.groupMax} members, the creator included (this would be ${size})`);
+}
+
+function checkGroupSize(field: string, size: number): void {
+  if (size > limits.groupMax) throw groupTooLarge(field, size);
+}
+
+/** Conversations: listing, direct and group creation, membership, read positions. */
+export const conversationResolvers: Resolvers = {
+  Query: {
+    conversations: async (_parent, { first, after }, ctx) => {
+      const viewer = await requireViewer(ctx);
+      const size = pageSize('first', first) ?? 20;
+      const position = after ? decodeConversationCursor(after) : undefined;
+      if (position === null) throw badInput('after', 'not a cursor of this list');
+      const rows = await ctx.services.store.conversations.listForUser(viewer.id, { first: size + 1, after: position });
+      const nodes = rows.slice(0, size);
+      for (const node of nodes) ctx.loaders.conversations.prime(node.id, node);
+      const edges = nodes.map((node) => ({ cursor: encodeConversationCursor(node), node }));
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage: rows.length > size,
+          hasPreviousPage: position !== undefined,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+
+    conversation: async (_parent, { id }, ctx) => {
+      await requireViewer(ctx);
+      if (!(await ctx.loaders.conversations.load(id))) return null;
+      return (await requireMembership(ctx, id)).conversation;
+    },
+  },
+
+  Mutation: {
+    openDirectConversation: async (_parent, { userId }, ctx) => {
+      const viewer = await requireViewer(ctx);
+      if (userId === viewer.id) throw badInput('userId', 'a direct conversation needs another user');
+      await requireUsers(ctx, [userId]);
+      const { store, ids, now } = ctx.services;
+      return store.conversations.findOrCreateDirect({ id: ids.next(), userIds: [viewer.id, userId], createdAt: now() });
+    },
+
+    createGroup: async (_parent, { title, memberIds }, ctx) => {
+      const viewer = await requireViewer(ctx);
+      const name = groupTitle(title);
+      const members = distinct([viewer.id, ...memberIds]);
+      checkGroupSize('memberIds', members.length);
+      await requireUsers(ctx, members);
+      const { store, ids, now } = ctx.services;
+      return store.conversations.createGroup({ id: ids.next(), title: name, memberIds: members, createdAt: now() });
+    },
+
+    addGroupMembers: async (_parent, { conversationId, userIds }, ctx) => {
+      const { conversation } = await requireMembership(ctx, conversationId);
+      if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'members can only be added to a group');
+      const added = distinct(userIds);
+      checkGroupSize('userIds', distinct([...conversation.memberIds, ...added]).length);
+      await requireUsers(ctx, added);
+      const result = await ctx.services.store.conversations.addMembers(conversationId, added, limits.groupMax);
+      switch (result.status) {
+        case 'ok':
+          return result.conversation;
+        case 'too-many':
+          throw groupTooLarge('userIds', result.memberCount);
+        case 'missing':
+          throw notFound('conversation', conversationId);
+        case 'not-a-group':
+          throw badInput('conversationId', 'members can only be added to a group');
+      }
+    },
+
+    leaveConversation: async (_parent, { conversationId }, ctx) => {
+      const viewer = await requireViewer(ctx);
+      const conversation = await ctx.loaders.conversations.load(conversationId);
+      if (!conversation) throw notFound('conversation', conversationId);
+      if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
+      await ctx.services.store.conversations.removeMember(conversationId, viewer.id);
+      return true;
+    },
+
+    markRead: async (_parent, { conversationId, messageId }, ctx) => {
+      const { viewer, conversation } = await requireMembership(ctx, conversationId);
+      const message = await ctx.loaders.messages.load(messageId);
+      if (!message || message.conversationId !== conversationId) {
+        throw badInput('messageId', 'not a message of this conversation');
+      }
+      const membership = await ctx.services.store.conversations.markRead(conversationId, viewer.id, message.seq, message.id);
+      ctx.loaders.memberships.clear({ conversationId, userId: viewer.id });
+      if (membership) ctx.loaders.memberships.prime({ conversationId, userId: viewer.id }, membership);
+      return conversation;
+    },
+  },
+
+  Conversation: {
+    title: (c) => c.title,
+    members: async (c, _args, ctx) => {
+      const users = await ctx.loaders.users.loadMany(c.memberIds);
+      return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
+    },
+    lastMessage: (c, _args, ctx) => (c.lastMessageId === null ? null : ctx.loaders.messages.load(c.lastMessageId)),
+    unreadCount: async (c, _args, ctx) => {
+      const userId = viewerId(ctx);
+      const membership = await ctx.loaders.memberships.load({ conversationId: c.id, userId });
+      if (!membership || membership.lastReadSeq >= c.lastSeq) return 0;
+      return ctx.services.store.messages.countUnread(c.id, membership.lastReadSeq, userId);
+    },
+    lastReadMessageId: async (c, _args, ctx) => {
+      const membership = await ctx.loaders.memberships.load({ conversationId: c.id, userId: viewerId(ctx) });
+      return membership?.lastReadMessageId ?? null;
+    },
+  },
+};

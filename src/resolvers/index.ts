@@ -1,0 +1,34 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import type { Resolvers } from '../generated/graphql';
+import { conversationResolvers } from './conversations';
+import { messageResolvers } from './messages';
+import { presenceResolvers } from './presence';
+import { pushResolvers } from './push';
+import { userResolvers } from './users';
+
+function parseDate(value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : null;
+  if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
+  return date;
+}
+
+/** ISO-8601 instants in UTC. */
+export const DateTime = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  serialize: (value) => {
+    if (!(value instanceof Date)) throw new TypeError('DateTime must be a Date');
+    return value.toISOString();
+  },
+  parseValue: parseDate,
+  parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : null),
+});
+
+/** Every domain's resolvers, merged by root type. */
+export const resolvers: Resolvers[] = [
+  { DateTime },
+  userResolvers,
+  conversationResolvers,
+  messageResolvers,
+  presenceResolvers,
+  pushResolvers,
+];

@@ -1,0 +1,123 @@
+import { requireViewer, type Context } from '../context';
+import { badInput } from '../errors';
+import type { Resolvers } from '../generated/graphql';
+import { codePointLength, limits } from '../limits';
+import { openMessageStream, toMessageEvent } from '../messageStream';
+import type { MessageRecord } from '../store/store';
+import { pageSize, requireMembership, spend } from './access';
+
+/** The seq of a cursor (a message id) of this conversation; BAD_USER_INPUT otherwise. */
+async function cursorSeq(ctx: Context, conversationId: string, field: string, cursor: string): Promise<number> {
+  const message = await ctx.loaders.messages.load(cursor);
+  if (!message || message.conversationId !== conversationId) {
+    throw badInput(field, 'not a message id of this conversation');
+  }
+  return message.seq;
+}
+
+function checkContent(content: string): void {
+  if (content.trim().length === 0) throw badInput('content', 'must not be empty');
+  const length = codePointLength(content);
+  if (length > limits.contentMax) {
+    throw badInput('content', `must be at most ${limits.contentMax} characters (got ${length})`);
+  }
+}
+
+function checkClientMessageId(id: string | null | undefined): string | null {
+  if (id === null || id === undefined) return null;
+  if (id.length === 0 || id.length > limits.clientMessageIdMax) {
+    throw badInput('clientMessageId', `must be 1 to ${limits.clientMessageIdMax} characters`);
+  }
+  return id;
+}
+
+function connection(nodes: MessageRecord[], hasPreviousPage: boolean, hasNextPage: boolean) {
+  const edges = nodes.map((node) => ({ cursor: node.id, node }));
+  return {
+    edges,
+    pageInfo: {
+      hasPreviousPage,
+      hasNextPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** History, sending and live delivery of messages. */
+export const messageResolvers: Resolvers = {
+  Query: {
+    messages: async (_parent, { conversationId, first, after, last, before }, ctx) => {
+      const { conversation } = await requireMembership(ctx, conversationId);
+      const firstN = pageSize('first', first);
+      const lastN = pageSize('last', last);
+      if (firstN !== null && lastN !== null) throw badInput('last', 'give first or last, not both');
+      const afterSeq = after ? await cursorSeq(ctx, conversation.id, 'after', after) : undefined;
+      const beforeSeq = before ? await cursorSeq(ctx, conversation.id, 'before', before) : undefined;
+      const { store } = ctx.services;
+      if (firstN !== null) {
+        const rows = await store.messages.page(conversation.id, { afterSeq, beforeSeq, limit: firstN + 1, from: 'oldest' });
+        return connection(rows.slice(0, firstN), afterSeq !== undefined, rows.length > firstN);
+      }
+      const n = lastN ?? limits.messagesDefault;
+      const rows = await store.messages.page(conversation.id, { afterSeq, beforeSeq, limit: n + 1, from: 'newest' });
+      return connection(rows.slice(rows.length - n), rows.length > n, beforeSeq !== undefined);
+    },
+  },
+
+  Mutation: {
+    sendMessage: async (_parent, { conversationId, content, clientMessageId }, ctx) => {
+      const { store, pubsub, ids, now, limiters, log } = ctx.services;
+      checkContent(content);
+      const clientId = checkClientMessageId(clientMessageId);
+      const { viewer, conversation } = await requireMembership(ctx, conversationId);
+      spend(limiters.messages, viewer.id);
+      const { message } = await store.messages.append({
+        id: ids.next(),
+        conversationId: conversation.id,
+        senderId: viewer.id,
+        content,
+        clientMessageId: clientId,
+        createdAt: now(),
+      });
+      // Published on every send, retries included: subscribers drop what they already have,
+      // and a retry after a lost publish still reaches them.
+      const event = toMessageEvent(message);
+      const published = await Promise.allSettled(
+        conversation.memberIds.map((memberId) => pubsub.publish('messageAdded', memberId, event)),
+      );
+      // The message is stored: a failed publish is recovered by subscribers' gap reads and `after`.
+      const failed = published.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) log.warn(`publish of message ${message.id} failed`, failed.reason);
+      return message;
+    },
+  },
+
+  Subscription: {
+    messageAdded: {
+      subscribe: async (_parent, { conversationId, after }, ctx) => {
+        if (after && !conversationId) throw badInput('after', 'needs conversationId');
+        let userId: string;
+        let afterSeq: number | undefined;
+        if (conversationId) {
+          const { viewer, conversation } = await requireMembership(ctx, conversationId);
+          userId = viewer.id;
+          afterSeq = after ? await cursorSeq(ctx, conversation.id, 'after', after) : undefined;
+        } else {
+          userId = (await requireViewer(ctx)).id;
+        }
+        const { store, pubsub } = ctx.services;
+        return openMessageStream({ store, pubsub, userId, conversationId: conversationId ?? undefined, afterSeq });
+      },
+      resolve: (message: MessageRecord) => message,
+    },
+  },
+
+  Message: {
+    sender: async (m, _args, ctx) => {
+      const sender = await ctx.loaders.users.load(m.senderId);
+      if (!sender) throw new Error(`message ${m.id} names unknown sender ${m.senderId}`);
+      return sender;
+    },
+  },
+};

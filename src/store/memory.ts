@@ -1,0 +1,266 @@
+import type {
+  AddMembersResult,
+  ConversationPosition,
+  ConversationRecord,
+  MembershipRecord,
+  MessageRange,
+  MessageRecord,
+  NewMessage,
+  NewUser,
+  PushTokenRecord,
+  Store,
+  UserRecord,
+} from './store';
+
+/**
+ * The embedded default store: everything in this process's memory, lost on
+ * exit. Every operation completes its writes without yielding to the event
+ * loop, so each one is atomic and `seq` commit order is trivially `seq` order.
+ */
+export function createMemoryStore(): Store {
+  const users = new Map<string, { user: UserRecord; passwordHash: string }>();
+  const userIdByName = new Map<string, string>();
+  /** userId -> ids of users they have added. */
+  const friendEdges = new Map<string, Set<string>>();
+  const conversations = new Map<string, ConversationRecord>();
+  const directByPair = new Map<string, string>();
+  const conversationIdsByUser = new Map<string, Set<string>>();
+  const memberships = new Map<string, MembershipRecord>();
+  /** conversationId -> messages, index i holding seq i + 1. */
+  const history = new Map<string, MessageRecord[]>();
+  const messagesById = new Map<string, MessageRecord>();
+  const messageIdByClientKey = new Map<string, string>();
+  const pushTokens = new Map<string, PushTokenRecord>();
+
+  const membershipKey = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
+  const copyUser = (u: UserRecord): UserRecord => ({ ...u });
+  const copyConversation = (c: ConversationRecord): ConversationRecord => ({ ...c, memberIds: [...c.memberIds] });
+  const copyMessage = (m: MessageRecord): MessageRecord => ({ ...m });
+
+  function join(conversation: ConversationRecord, userId: string): void {
+    if (!conversation.memberIds.includes(userId)) conversation.memberIds.push(userId);
+    const key = membershipKey(conversation.id, userId);
+    if (!memberships.has(key)) {
+      memberships.set(key, {
+        conversationId: conversation.id,
+        userId,
+        joinedSeq: conversation.lastSeq,
+        lastReadSeq: 0,
+        lastReadMessageId: null,
+      });
+    }
+    let ids = conversationIdsByUser.get(userId);
+    if (!ids) conversationIdsByUser.set(userId, (ids = new Set()));
+    ids.add(conversation.id);
+  }
+
+  function insertConversation(conversation: ConversationRecord, memberIds: readonly string[]): ConversationRecord {
+    conversations.set(conversation.id, conversation);
+    history.set(conversation.id, []);
+    for (const userId of memberIds) join(conversation, userId);
+    return copyConversation(conversation);
+  }
+
+  /** Most recent activity first; ties broken by id, descending, so the order is total. */
+  function compareActivity(a: ConversationPosition, b: ConversationPosition): number {
+    const byTime = b.lastActivityAt.getTime() - a.lastActivityAt.getTime();
+    if (byTime !== 0) return byTime;
+    return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  }
+
+  return {
+    users: {
+      async create(input: NewUser) {
+        if (userIdByName.has(input.username)) return null;
+        const user: UserRecord = {
+          id: input.id,
+          username: input.username,
+          displayName: input.displayName,
+          createdAt: input.createdAt,
+        };
+        users.set(user.id, { user, passwordHash: input.passwordHash });
+        userIdByName.set(user.username, user.id);
+        return copyUser(user);
+      },
+      async getMany(ids) {
+        return ids.map((id) => {
+          const entry = users.get(id);
+          return entry ? copyUser(entry.user) : null;
+        });
+      },
+      async findCredentials(username) {
+        const id = userIdByName.get(username);
+        const entry = id === undefined ? undefined : users.get(id);
+        return entry ? { user: copyUser(entry.user), passwordHash: entry.passwordHash } : null;
+      },
+      async searchByPrefix(prefix, limit) {
+        const found: UserRecord[] = [];
+        for (const [username, id] of userIdByName) {
+          if (username.startsWith(prefix)) found.push(users.get(id)!.user);
+        }
+        found.sort((a, b) => (a.username < b.username ? -1 : 1));
+        return found.slice(0, limit).map(copyUser);
+      },
+    },
+
+    friends: {
+      async add(userId, friendId) {
+        let added = friendEdges.get(userId);
+        if (!added) friendEdges.set(userId, (added = new Set()));
+        added.add(friendId);
+      },
+      async remove(userId, friendId) {
+        friendEdges.get(userId)?.delete(friendId);
+        friendEdges.get(friendId)?.delete(userId);
+      },
+      async listMutual(userId) {
+        const added = friendEdges.get(userId) ?? new Set<string>();
+        return [...added].filter((friendId) => friendEdges.get(friendId)?.has(userId) ?? false);
+      },
+    },
+
+    conversations: {
+      async getMany(ids) {
+        return ids.map((id) => {
+          const c = conversations.get(id);
+          return c ? copyConversation(c) : null;
+        });
+      },
+      async findOrCreateDirect({ id, userIds, createdAt }) {
+        const pair = [...userIds].sort().join('\u0000');
+        const existing = directByPair.get(pair);
+        if (existing !== undefined) return copyConversation(conversations.get(existing)!);
+        directByPair.set(pair, id);
+        return insertConversation(
+          {
+            id,
+            kind: 'DIRECT',
+            title: null,
+            memberIds: [],
+            createdAt,
+            lastSeq: 0,
+            lastMessageId: null,
+            lastActivityAt: createdAt,
+          },
+          userIds,
+        );
+      },
+      async createGroup({ id, title, memberIds, createdAt }) {
+        return insertConversation(
+          {
+            id,
+            kind: 'GROUP',
+            title,
+            memberIds: [],
+            createdAt,
+            lastSeq: 0,
+            lastMessageId: null,
+            lastActivityAt: createdAt,
+          },
+          memberIds,
+        );
+      },
+      async addMembers(conversationId, userIds, maxMembers): Promise<AddMembersResult> {
+        const conversation = conversations.get(conversationId);
+        if (!conversation) return { status: 'missing' };
+        if (conversation.kind !== 'GROUP') return { status: 'not-a-group' };
+        const after = new Set([...conversation.memberIds, ...userIds]);
+        if (after.size > maxMembers) return { status: 'too-many', memberCount: after.size };
+        for (const userId of userIds) join(conversation, userId);
+        return { status: 'ok', conversation: copyConversation(conversation) };
+      },
+      async removeMember(conversationId, userId) {
+        const conversation = conversations.get(conversationId);
+        if (!conversation) return;
+        conversation.memberIds = conversation.memberIds.filter((id) => id !== userId);
+        memberships.delete(membershipKey(conversationId, userId));
+        conversationIdsByUser.get(userId)?.delete(conversationId);
+      },
+      async getMemberships(keys) {
+        return keys.map(({ conversationId, userId }) => {
+          const m = memberships.get(membershipKey(conversationId, userId));
+          return m ? { ...m } : null;
+        });
+      },
+      async listForUser(userId, { first, after }) {
+        const mine = [...(conversationIdsByUser.get(userId) ?? [])].map((id) => conversations.get(id)!);
+        mine.sort(compareActivity);
+        const start = after ? mine.findIndex((c) => compareActivity(c, after) > 0) : 0;
+        if (start < 0) return [];
+        return mine.slice(start, start + first).map(copyConversation);
+      },
+      async listAllForUser(userId) {
+        return [...(conversationIdsByUser.get(userId) ?? [])].map((id) => copyConversation(conversations.get(id)!));
+      },
+      async markRead(conversationId, userId, seq, messageId) {
+        const m = memberships.get(membershipKey(conversationId, userId));
+        if (!m) return null;
+        if (seq > m.lastReadSeq) {
+          m.lastReadSeq = seq;
+          m.lastReadMessageId = messageId;
+        }
+        return { ...m };
+      },
+    },
+
+    messages: {
+      async append(input: NewMessage) {
+        const clientKey =
+          input.clientMessageId === null
+            ? null
+            : `${input.senderId}\u0000${input.conversationId}\u0000${input.clientMessageId}`;
+        if (clientKey !== null) {
+          const originalId = messageIdByClientKey.get(clientKey);
+          if (originalId !== undefined) return { message: copyMessage(messagesById.get(originalId)!), created: false };
+        }
+        const conversation = conversations.get(input.conversationId);
+        const messages = history.get(input.conversationId);
+        if (!conversation || !messages) throw new Error(`append: no conversation ${input.conversationId}`);
+        const message: MessageRecord = { ...input, seq: messages.length + 1 };
+        messages.push(message);
+        messagesById.set(message.id, message);
+        if (clientKey !== null) messageIdByClientKey.set(clientKey, message.id);
+        conversation.lastSeq = message.seq;
+        conversation.lastMessageId = message.id;
+        conversation.lastActivityAt = message.createdAt;
+        return { message: copyMessage(message), created: true };
+      },
+      async getMany(ids) {
+        return ids.map((id) => {
+          const m = messagesById.get(id);
+          return m ? copyMessage(m) : null;
+        });
+      },
+      async page(conversationId, { afterSeq = 0, beforeSeq, limit, from }: MessageRange) {
+        const messages = history.get(conversationId) ?? [];
+        // seq s sits at index s - 1: the window is indexes [afterSeq, beforeSeq - 1).
+        const lo = Math.max(0, afterSeq);
+        const hi = Math.min(messages.length, beforeSeq === undefined ? messages.length : beforeSeq - 1);
+        if (hi <= lo || limit <= 0) return [];
+        const slice = from === 'oldest' ? messages.slice(lo, Math.min(hi, lo + limit)) : messages.slice(Math.max(lo, hi - limit), hi);
+        return slice.map(copyMessage);
+      },
+      async countUnread(conversationId, afterSeq, userId) {
+        const messages = history.get(conversationId) ?? [];
+        let count = 0;
+        for (let i = Math.max(0, afterSeq); i < messages.length; i++) if (messages[i]!.senderId !== userId) count++;
+        return count;
+      },
+    },
+
+    pushTokens: {
+      async register(record) {
+        pushTokens.set(record.token, { ...record });
+      },
+      async unregister(userId, token) {
+        if (pushTokens.get(token)?.userId === userId) pushTokens.delete(token);
+      },
+      async listForUsers(userIds) {
+        const wanted = new Set(userIds);
+        return [...pushTokens.values()].filter((t) => wanted.has(t.userId)).map((t) => ({ ...t }));
+      },
+    },
+
+    async close() {},
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The persistence boundary: plain records and narrow async operations in the
+ * chat domain's words. One implementation per backend (memory.ts, later
+ * mongo.ts), all held to the same conformance suite (test/store.conformance.ts).
+ *
+ * Rules every implementation keeps:
+ * - Records are copies: mutating one never changes what the store holds.
+ * - `getMany(keys)` returns one entry per key, in key order, `null` for a miss
+ *   (the DataLoader contract).
+ * - Uniqueness (usernames, one direct conversation per pair, (conversation,
+ *   seq), (sender, conversation, clientMessageId)) holds across processes,
+ *   not only inside one.
+ */
+
+/** A registered account, without its credentials. */
+export interface UserRecord {
+  id: string;
+  /** Lowercase, 3 to 32 characters of a-z, 0-9 and _. */
+  username: string;
+  displayName: string;
+  createdAt: Date;
+}
+
+/** Direct (exactly two members, for ever) or group (1 to 100 members). */
+export type ConversationKind = 'DIRECT' | 'GROUP';
+
+/** A conversation and its current members. */
+export interface ConversationRecord {
+  id: string;
+  kind: ConversationKind;
+  /** The group's title; null for direct conversations. */
+  title: string | null;
+  memberIds: string[];
+  createdAt: Date;
+  /** `seq` of the newest message, 0 when there is none. */
+  lastSeq: number;
+  lastMessageId: string | null;
+  /** The newest message's time, or `createdAt` before the first message. */
+  lastActivityAt: Date;
+}
+
+/** One member's own state in one conversation. */
+export interface MembershipRecord {
+  conversationId: string;
+  userId: string;
+  /** The conversation's `lastSeq` when this user joined: live delivery starts after it. */
+  joinedSeq: number;
+  /** `seq` of the message read up to, 0 when nothing has been read. */
+  lastReadSeq: number;
+  lastReadMessageId: string | null;
+}
+
+/** A stored message. `seq` is 1, 2, 3, ... per conversation, in commit order. */
+export interface MessageRecord {
+  /** Snowflake id: unique and time-ordered across processes (decimal string). */
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  content: string;
+  clientMessageId: string | null;
+  createdAt: Date;
+}
+
+/** Where a device's push notifications go. */
+export type PushPlatform = 'ANDROID' | 'IOS' | 'WEB';
+
+/** A device's push token and its owner. */
+export interface PushTokenRecord {
+  token: string;
+  userId: string;
+  platform: PushPlatform;
+}
+
+/** Input of `users.create`. */
+export interface NewUser {
+  id: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  createdAt: Date;
+}
+
+/** Input of `messages.append`; the store assigns `seq`. */
+export interface NewMessage {
+  id: string;
+  conversationId: string;
+  senderId: string;
+  content: string;
+  clientMessageId: string | null;
+  createdAt: Date;
+}
+
+/** Position in the viewer's conversation list (most recent activity first). */
+export interface ConversationPosition {
+  lastActivityAt: Date;
+  id: string;
+}
+
+/**
+ * A window of one conversation's history by `seq`, both bounds exclusive.
+ * `from: 'oldest'` takes the first `limit` messages of the window,
+ * `from: 'newest'` the last `limit`; either way the result is in `seq` order.
+ */
+export interface MessageRange {
+  afterSeq?: number;
+  beforeSeq?: number;
+  limit: number;
+  from: 'oldest' | 'newest';
+}
+
+/** The outcome of adding members to a group. */
+export type AddMembersResult =
+  | { status: 'ok'; conversation: ConversationRecord }
+  | { status: 'missing' }
+  | { status: 'not-a-group' }
+  | { status: 'too-many'; memberCount: number };
+
+/** Accounts. */
+export interface UserStore {
+  /** Creates the user; `null` when the username is taken. */
+  create(user: NewUser): Promise<UserRecord | null>;
+  getMany(ids: readonly string[]): Promise<(UserRecord | null)[]>;
+  /** The user and password hash for a (lowercase) username, for logging in. */
+  findCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>;
+  /** Users whose username starts with the (lowercase) prefix, in username order. */
+  searchByPrefix(prefix: string, limit: number): Promise<UserRecord[]>;
+}
+
+/** The directed "has added as a friend" relation; friends are mutual pairs. */
+export interface FriendStore {
+  /** Idempotent. */
+  add(userId: string, friendId: string): Promise<void>;
+  /** Removes the edge in both directions, so that the pair is no longer friends. Idempotent. */
+  remove(userId: string, friendId: string): Promise<void>;
+  /** Ids of users who have added `userId` and whom `userId` has added. */
+  listMutual(userId: string): Promise<string[]>;
+}
+
+/** Conversations, their members and each member's read position. */
+export interface ConversationStore {
+  getMany(ids: readonly string[]): Promise<(ConversationRecord | null)[]>;
+  /**
+   * The one direct conversation of the two users, created with `id` and
+   * `createdAt` when there is none yet. Concurrent calls for the same pair,
+   * in either order, return the same conversation.
+   */
+  findOrCreateDirect(input: { id: string; userIds: [string, string]; createdAt: Date }): Promise<ConversationRecord>;
+  createGroup(input: { id: string; title: string; memberIds: string[]; createdAt: Date }): Promise<ConversationRecord>;
+  /** Adds members to a group unless that would make it larger than `maxMembers`, atomically. */
+  addMembers(conversationId: string, userIds: readonly string[], maxMembers: number): Promise<AddMembersResult>;
+  /** Removes a member and their read position. Idempotent. */
+  removeMember(conversationId: string, userId: string): Promise<void>;
+  /** Memberships for (conversation, user) pairs, `null` where the user is not a member. */
+  getMemberships(
+    keys: readonly { conversationId: string; userId: string }[],
+  ): Promise<(MembershipRecord | null)[]>;
+  /** The user's conversations, most recent activity first, starting after `after`. */
+  listForUser(userId: string, page: { first: number; after?: ConversationPosition }): Promise<ConversationRecord[]>;
+  /** Every conversation the user belongs to, in no particular order. */
+  listAllForUser(userId: string): Promise<ConversationRecord[]>;
+  /** Moves the read position forward to (seq, messageId); never backwards. `null` if not a member. */
+  markRead(conversationId: string, userId: string, seq: number, messageId: string): Promise<MembershipRecord | null>;
+}
+
+/** Message history. */
+export interface MessageStore {
+  /**
+   * Stores a message with the next `seq` of its conversation. When the sender
+   * already sent `clientMessageId` in that conversation, stores nothing and
+   * returns the original with `created: false`.
+   */
+  append(message: NewMessage): Promise<{ message: MessageRecord; created: boolean }>;
+  getMany(ids: readonly string[]): Promise<(MessageRecord | null)[]>;
+  /** A range of one conversation's history, in `seq` order. */
+  page(conversationId: string, range: MessageRange): Promise<MessageRecord[]>;
+  /** How many messages after `afterSeq` were sent by someone other than `userId`. */
+  countUnread(conversationId: string, afterSeq: number, userId: string): Promise<number>;
+}
+
+/** Device tokens for push notifications. */
+export interface PushTokenStore {
+  /** Idempotent; a token registered by another user moves to this one. */
+  register(record: PushTokenRecord): Promise<void>;
+  /** Removes the token if `userId` owns it. Idempotent. */
+  unregister(userId: string, token: string): Promise<void>;
+  listForUsers(userIds: readonly string[]): Promise<PushTokenRecord[]>;
+}
+
+/** Everything the service persists. */
+export interface Store {
+  users: UserStore;
+  friends: FriendStore;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  pushTokens: PushTokenStore;
+  /** Releases connections; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
