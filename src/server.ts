@@ -191,10 +191,13 @@ function attachGraphqlWs(options: GraphqlWsOptions) {
   const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, TokenClaims>();
   const rules = [...specifiedRules, ...validationRules];
 
-  /** graphql's own errors (variable coercion and the like) carry no code; they are the request's fault. */
+  /**
+   * graphql's own errors about the request (variable coercion and the like) carry no code and,
+   * unlike failures inside a resolver, no path: they are the client's fault.
+   */
   const format = (error: GraphQLError) =>
     formatError(
-      error.extensions.code === undefined && error.originalError === undefined
+      error.extensions.code === undefined && error.path === undefined
         ? { ...error.toJSON(), extensions: { code: ErrorCode.BadUserInput } }
         : error.toJSON(),
       error,

@@ -222,7 +222,8 @@ export function createMemoryStore(): Store {
         if (clientKey !== null) messageIdByClientKey.set(clientKey, message.id);
         conversation.lastSeq = message.seq;
         conversation.lastMessageId = message.id;
-        conversation.lastActivityAt = message.createdAt;
+        // Clocks of different processes differ a little: activity never moves backwards.
+        if (message.createdAt > conversation.lastActivityAt) conversation.lastActivityAt = message.createdAt;
         return { message: copyMessage(message), created: true };
       },
       async getMany(ids) {
