@@ -68,9 +68,9 @@ export const messageResolvers: Resolvers = {
   Mutation: {
     sendMessage: async (_parent, { conversationId, content, clientMessageId }, ctx) => {
       const { store, pubsub, ids, now, limiters, log } = ctx.services;
+      const { viewer, conversation } = await requireMembership(ctx, conversationId);
       checkContent(content);
       const clientId = checkClientMessageId(clientMessageId);
-      const { viewer, conversation } = await requireMembership(ctx, conversationId);
       spend(limiters.messages, viewer.id);
       const { message } = await store.messages.append({
         id: ids.next(),
