@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createSecretKey, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 /** scrypt cost parameters; stored with each hash so that they can be raised later. */
@@ -56,13 +56,15 @@ export interface TokenService {
 
 /** HS256 JWTs signed with `secret`, valid for `ttlSeconds`. */
 export function createTokenService(secret: string, ttlSeconds: number): TokenService {
+  // Made once: given a string, jsonwebtoken would build a key object on every call.
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
   return {
     sign(userId) {
-      return jwt.sign({}, secret, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds });
+      return jwt.sign({}, key, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds });
     },
     verify(token) {
       try {
-        const claims = jwt.verify(token, secret, { algorithms: ['HS256'] });
+        const claims = jwt.verify(token, key, { algorithms: ['HS256'] });
         if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
           return 'invalid';
         }
