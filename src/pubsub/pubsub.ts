@@ -7,18 +7,10 @@
  * One implementation per backend (memory.ts, later redis.ts), all held to the
  * same conformance suite (test/pubsub.conformance.ts).
  */
+import type { MessageRecord } from '../store/store';
 
-/** A message as it travels on a user's channel. */
-export interface MessageEvent {
-  id: string;
-  conversationId: string;
-  seq: number;
-  senderId: string;
-  content: string;
-  clientMessageId: string | null;
-  /** ISO-8601. */
-  createdAt: string;
-}
+/** A message as it travels on a user's channel: the stored record, its time as ISO-8601. */
+export type MessageEvent = Omit<MessageRecord, 'createdAt'> & { createdAt: string };
 
 /** A user's presence as it travels on a friend pair's channel. */
 export interface PresenceEvent {
