@@ -1,0 +1,150 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Where .ci/run (scripts/install-ferretdb.sh) puts FerretDB; FERRETDB_BIN overrides. */
+export const FERRETDB_BIN = process.env.FERRETDB_BIN ?? join(__dirname, '..', '..', '.tools', 'bin', 'ferretdb');
+
+function onPath(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+/**
+ * Whether the suites that need real Redis and a MongoDB-compatible server can
+ * run here. In CI they must: a missing binary fails the run instead of
+ * skipping it. Elsewhere the suites are skipped with a loud message.
+ */
+export function backendsAvailable(what: string): boolean {
+  const missing = [
+    ...(onPath('redis-server') ? [] : ['redis-server (apt-get install redis-server)']),
+    ...(existsSync(FERRETDB_BIN) ? [] : [`FerretDB at ${FERRETDB_BIN} (bash scripts/install-ferretdb.sh)`]),
+  ];
+  if (missing.length === 0) return true;
+  const message = `SKIPPED: ${what} needs ${missing.join(' and ')}; .ci/run installs both.`;
+  if (process.env.CI) throw new Error(`${message} In CI these suites must run.`);
+  // eslint-disable-next-line no-console
+  console.warn(`\n${'!'.repeat(message.length)}\n${message}\n${'!'.repeat(message.length)}\n`);
+  return false;
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before listening:\n${output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`not listening on ${port} after ${timeoutMs}ms:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A backend server process this test run started, on its own port. */
+export interface BackendProcess {
+  /** Connection string for clients. */
+  url: string;
+  port: number;
+  /** Starts it again after `stop`, on the same port (and, for FerretDB, the same data). */
+  start(): Promise<void>;
+  /** Stops it (SIGTERM, then SIGKILL); data kept where the server keeps any. */
+  stop(): Promise<void>;
+  /** Stops it and removes its data. */
+  dispose(): Promise<void>;
+}
+
+function managed(port: number, url: string, launch: () => ChildProcess, cleanup: () => void): BackendProcess {
+  let child: ChildProcess | null = null;
+  let output = '';
+  const stop = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((r) => running.once('exit', r));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    url,
+    port,
+    async start() {
+      if (child) return;
+      output = '';
+      child = launch();
+      child.stdout?.on('data', (d) => (output += d));
+      child.stderr?.on('data', (d) => (output += d));
+      const current = child;
+      await waitForPort(port, 20_000, current, () => output);
+    },
+    stop,
+    async dispose() {
+      await stop();
+      cleanup();
+    },
+  };
+}
+
+/** A private redis-server on a free port, keeping nothing on disk. */
+export async function startRedis(): Promise<BackendProcess> {
+  const port = await freePort();
+  const backend = managed(
+    port,
+    `redis://127.0.0.1:${port}`,
+    () =>
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    () => {},
+  );
+  await backend.start();
+  return backend;
+}
+
+/** A private FerretDB on SQLite in a temporary directory, on a free port. */
+export async function startFerretDB(): Promise<BackendProcess> {
+  const [port, debugPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'ferretdb-'));
+  const backend = managed(
+    port,
+    `mongodb://127.0.0.1:${port}/`,
+    () =>
+      spawn(
+        FERRETDB_BIN,
+        [
+          `--listen-addr=127.0.0.1:${port}`,
+          `--debug-addr=127.0.0.1:${debugPort}`,
+          '--handler=sqlite',
+          `--sqlite-url=file:${dir}/`,
+          `--state-dir=${dir}`,
+          '--telemetry=disable',
+          '--log-level=ERROR',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
+  await backend.start();
+  return backend;
+}
