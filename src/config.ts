@@ -32,6 +32,8 @@ export interface Config {
   maxQueryFields: number;
   /** MONGODB_URI: MongoDB connection string; unset means the in-memory store. */
   mongodbUri: string | undefined;
+  /** MONGODB_DB: database name. @default the one in MONGODB_URI, else "test" */
+  mongodbDb: string | undefined;
   /** REDIS_URL: Redis connection string; unset means in-process pub/sub. */
   redisUrl: string | undefined;
 }
@@ -99,6 +101,7 @@ export function loadConfig(env: Env): Config {
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
     mongodbUri: optional(env, 'MONGODB_URI'),
+    mongodbDb: optional(env, 'MONGODB_DB'),
     redisUrl: optional(env, 'REDIS_URL'),
   };
 }

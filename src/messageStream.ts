@@ -1,5 +1,5 @@
 import { subscriberLagging } from './errors';
-import { SubscriberOverflowError, type MessageEvent, type PubSub } from './pubsub/pubsub';
+import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type MessageEvent, type PubSub } from './pubsub/pubsub';
 import type { MessageRecord, Store } from './store/store';
 
 /** A message as it is published on members' channels. */
@@ -36,6 +36,9 @@ export interface MessageStreamOptions {
  * means others were published out of order or lost, and the gap is read from
  * the store. That read is complete because `seq` commit order is `seq` order:
  * once seq n is stored, every seq below n is stored too.
+ *
+ * When the channel says events may have been lost (MISSED_EVENTS), every
+ * followed conversation is read from the store after its last delivered seq.
  *
  * Resolves once the channel is live; `return()` releases it at once, even
  * while waiting for an event.
@@ -77,7 +80,27 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     return found;
   }
 
-  async function nextEvent(): Promise<MessageEvent | null> {
+  /**
+   * Everything stored after what was delivered, in every followed conversation:
+   * the answer to MISSED_EVENTS, when the channel may have dropped events.
+   */
+  async function catchUp(): Promise<MessageRecord[]> {
+    const conversations =
+      conversationId !== undefined
+        ? (await store.conversations.getMany([conversationId])).filter((c) => c !== null)
+        : await store.conversations.listAllForUser(userId);
+    const joined = conversations.filter((c) => !delivered.has(c.id));
+    const memberships = await store.conversations.getMemberships(joined.map((c) => ({ conversationId: c.id, userId })));
+    memberships.forEach((m, i) => m && delivered.set(joined[i]!.id, m.joinedSeq));
+    const missed: MessageRecord[] = [];
+    for (const c of conversations) {
+      const last = delivered.get(c.id);
+      if (last !== undefined && c.lastSeq > last) missed.push(...(await readBetween(c.id, last, c.lastSeq + 1)));
+    }
+    return note(missed);
+  }
+
+  async function nextEvent(): Promise<Delivery<MessageEvent> | null> {
     try {
       const { value, done } = await subscription.next();
       return done ? null : value;
@@ -95,6 +118,7 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     }
     const event = await nextEvent();
     if (event === null) return null;
+    if (event === MISSED_EVENTS) return catchUp();
     const message = fromMessageEvent(event);
     if (conversationId !== undefined && message.conversationId !== conversationId) return [];
     let last = delivered.get(message.conversationId);

@@ -30,12 +30,23 @@ export interface Topics {
 export type Topic = keyof Topics;
 
 /**
+ * Yielded by a subscription in place of an event when events published since
+ * the previous item may have been lost (the backend's connection dropped and
+ * came back). The channels are live again when it arrives: a consumer that
+ * reads what it missed from the store from then on misses nothing.
+ */
+export const MISSED_EVENTS: unique symbol = Symbol('missed events');
+
+/** What a subscription yields: an event, or word that some may have been lost. */
+export type Delivery<E> = E | typeof MISSED_EVENTS;
+
+/**
  * Events of the subscribed channels, in the order each channel published
  * them, buffered from the moment `subscribe` resolved. `return()` (also by
  * `for await ... break`) releases the subscription.
  */
-export interface Subscription<E> extends AsyncIterableIterator<E> {
-  return(): Promise<IteratorResult<E>>;
+export interface Subscription<E> extends AsyncIterableIterator<Delivery<E>> {
+  return(): Promise<IteratorResult<Delivery<E>>>;
 }
 
 /** Raised through a subscription whose consumer fell more than `maxQueue` events behind. */
@@ -77,11 +88,12 @@ export interface PubSubOptions {
  * backend ends the subscription.
  */
 export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void): Subscription<E> & {
-  push(event: E): void;
+  push(event: Delivery<E>): void;
   end(error?: Error): void;
 } {
-  const queue: E[] = [];
-  const waiting: { resolve(result: IteratorResult<E>): void; reject(error: Error): void }[] = [];
+  type D = Delivery<E>;
+  const queue: D[] = [];
+  const waiting: { resolve(result: IteratorResult<D>): void; reject(error: Error): void }[] = [];
   let failure: Error | null = null;
   let ended = false;
   let released = false;
@@ -93,7 +105,7 @@ export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void
   }
 
   const subscription = {
-    push(event: E) {
+    push(event: D) {
       if (ended) return;
       const waiter = waiting.shift();
       if (waiter) return waiter.resolve({ value: event, done: false });
@@ -112,7 +124,7 @@ export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void
       }
       for (const waiter of waiting.splice(0)) waiter.resolve({ value: undefined, done: true });
     },
-    next(): Promise<IteratorResult<E>> {
+    next(): Promise<IteratorResult<D>> {
       if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
       if (failure) {
         const error = failure;
@@ -122,7 +134,7 @@ export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void
       if (ended) return Promise.resolve({ value: undefined, done: true });
       return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
     },
-    return(): Promise<IteratorResult<E>> {
+    return(): Promise<IteratorResult<D>> {
       ended = true;
       queue.length = 0;
       failure = null;
@@ -135,4 +147,28 @@ export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void
     },
   };
   return subscription;
+}
+
+/**
+ * The events of a subscription without MISSED_EVENTS markers, for consumers
+ * that have nothing to catch up from. `return()` releases the subscription.
+ */
+export function eventsOnly<E>(subscription: Subscription<E>): AsyncIterableIterator<E> & { return(): Promise<IteratorResult<E>> } {
+  const iterator = {
+    async next(): Promise<IteratorResult<E>> {
+      for (;;) {
+        const result = await subscription.next();
+        if (result.done) return { value: undefined, done: true };
+        if (result.value !== MISSED_EVENTS) return { value: result.value, done: false };
+      }
+    },
+    async return(): Promise<IteratorResult<E>> {
+      await subscription.return();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -3,6 +3,7 @@ import { badInput } from '../errors';
 import type { Resolvers } from '../generated/graphql';
 import { limits } from '../limits';
 import type { PresenceRecord } from '../presence';
+import { eventsOnly } from '../pubsub/pubsub';
 import { distinct } from './access';
 
 /**
@@ -29,7 +30,7 @@ export const presenceResolvers: Resolvers = {
       subscribe: async (_parent, _args, ctx) => {
         const viewer = await requireViewer(ctx);
         // Nothing publishes friends' presence yet: the stream stays open and quiet.
-        return ctx.services.pubsub.subscribe('presenceChanged', `user:${viewer.id}`);
+        return eventsOnly(await ctx.services.pubsub.subscribe('presenceChanged', `user:${viewer.id}`));
       },
       resolve: (event: { userId: string; status: 'ONLINE' | 'OFFLINE'; lastActiveAt: string | null }) => ({
         userId: event.userId,
