@@ -16,8 +16,11 @@ export interface Config {
   jwtSecretGenerated: boolean;
   /** JWT_TTL_SECONDS: token lifetime. @default 604800 (7 days) */
   tokenTtlSeconds: number;
-  /** WORKER_ID: Snowflake worker id, unique among running processes. @default 0 */
-  workerId: number;
+  /**
+   * WORKER_ID: Snowflake worker id, unique among running processes.
+   * @default leased from Redis when REDIS_URL is set, else 0
+   */
+  workerId: number | undefined;
   /** LOG_LEVEL: debug, info, warn, error or silent. @default info */
   logLevel: LogLevel;
   /** CORS_ORIGIN: allowed browser origins, comma-separated, or *. @default * */
@@ -87,7 +90,7 @@ export function loadConfig(env: Env): Config {
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
     tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
-    workerId: integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID),
+    workerId: env.WORKER_ID?.trim() ? integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID) : undefined,
     logLevel,
     corsOrigins: cors === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter(Boolean),
     messageRate: {

@@ -5,6 +5,7 @@
 import { openBackends } from './backends';
 import { loadConfig, ConfigError } from './config';
 import { createLogger } from './log';
+import { leaseWorkerId, type WorkerLease } from './workerLease';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
@@ -15,7 +16,17 @@ async function main(): Promise<void> {
   }
   const backends = await openBackends(config, log);
   const { store, pubsub } = backends;
-  const server = await startServer({ config, store, pubsub, log });
+  let lease: WorkerLease | null = null;
+  if (config.workerId === undefined && backends.redis) {
+    lease = await leaseWorkerId(backends.redis, {
+      log,
+      // Another process issues ids with this worker id now: ours could collide, so stop at once.
+      onLost: () => process.exit(1),
+    });
+    log.info(`message ids: worker id ${lease.workerId} (leased from Redis)`);
+  }
+  const workerId = config.workerId ?? lease?.workerId ?? 0;
+  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log });
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;
@@ -25,7 +36,10 @@ async function main(): Promise<void> {
     log.info(`${signal}: shutting down`);
     try {
       await server.stop();
+      log.debug('server stopped');
+      await lease?.release();
       await backends.close();
+      log.debug('backends closed');
       process.exit(0);
     } catch (error) {
       log.error('shutdown failed', error);

@@ -79,7 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     pubsub,
     log,
-    ids: createIdGenerator({ workerId: config.workerId }),
+    ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     presence: options.presence ?? createLocalPresence(),
     passwordParams: options.passwordParams ?? defaultScryptParams,
@@ -113,6 +113,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     introspection: true,
     includeStacktraceInErrorResponses: config.development,
     validationRules,
+    // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: async () => { await ws.dispose(); } }) },

@@ -15,7 +15,7 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** Starts dist/main.js with `env` on a free port and waits until it is ready. */
+/** Starts dist/main.js with `env` on a free port and waits for its ready line (logged at info); kills it if that never comes. */
 export async function startServerProcess(env: Record<string, string> = {}, timeoutMs = 15_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
@@ -26,7 +26,10 @@ export async function startServerProcess(env: Record<string, string> = {}, timeo
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs}ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in ${timeoutMs}ms:\n${output}`));
+    }, timeoutMs);
     const check = () => {
       const match = /ready: (http:\/\/\S+\/graphql)/.exec(output);
       if (match) {

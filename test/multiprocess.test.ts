@@ -1,0 +1,116 @@
+import { gqlOk, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
+import { backendsAvailable } from './helpers/backends';
+import { probe, startCluster, type Cluster } from './helpers/cluster';
+import type { ServerProcess } from './helpers/process';
+
+const run = backendsAvailable('the multi-process suite');
+
+const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
+const LIVE = 'subscription($c: ID, $after: ID) { messageAdded(conversationId: $c, after: $after) { id seq content } }';
+const HISTORY = `query($c: ID!, $after: ID) {
+  messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq content } } pageInfo { hasNextPage endCursor } }
+}`;
+
+async function fullHistory(url: string, user: TestUser, conversationId: string, after?: string) {
+  const all: { id: string; seq: number; content: string }[] = [];
+  for (;;) {
+    const page = (await gqlOk(url, HISTORY, { c: conversationId, after }, user.token)).messages;
+    all.push(...page.edges.map((e: any) => e.node));
+    if (!page.pageInfo.hasNextPage) return all;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+async function createGroup(url: string, owner: TestUser, members: TestUser[]): Promise<string> {
+  const data = await gqlOk(url, 'mutation($m: [ID!]!) { createGroup(title: "g", memberIds: $m) { id } }', { m: members.map((m) => m.id) }, owner.token);
+  return data.createGroup.id;
+}
+
+const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+(run ? describe : describe.skip)('two server processes sharing MongoDB (FerretDB) and Redis', () => {
+  let cluster: Cluster;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  beforeAll(async () => {
+    cluster = await startCluster();
+    [a, b] = await Promise.all([cluster.start(), cluster.start()]);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.dispose();
+  });
+
+  it('delivers to a member on process B what a member on process A sent', async () => {
+    const [alice, bob] = await signUpMany(a.url, 2);
+    const conversationId = await createGroup(a.url, alice!, [bob!]);
+    const onB = subscribe(wsClient(b.wsUrl, bob!.token), LIVE);
+    const onA = subscribe(wsClient(a.wsUrl, alice!.token), LIVE);
+    const first = await probe(a.url, alice!, conversationId, [onB, onA]);
+    const sent = (await gqlOk(a.url, SEND, { c: conversationId, t: 'across processes' }, alice!.token)).sendMessage;
+    expect(sent.seq).toBe(first + 1);
+    expect((await onB.take(1))[0].messageAdded).toEqual({ id: sent.id, seq: sent.seq, content: 'across processes' });
+    expect((await onA.take(1))[0].messageAdded.id).toBe(sent.id);
+    onA.dispose();
+    onB.dispose();
+  });
+
+  it('20 clients x 50 messages split across both processes: seq exactly 1..N, every subscriber gets every message once, in order', async () => {
+    const users = await signUpMany(a.url, 20, 'mp');
+    const conversationId = await createGroup(a.url, users[0]!, users.slice(1));
+    const subs: SubscriptionQueue<any>[] = users.map((u, i) => subscribe(wsClient((i % 2 ? b : a).wsUrl, u.token), LIVE));
+    const first = await probe(b.url, users[1]!, conversationId, subs);
+    const results = await Promise.all(
+      users.map((user, u) =>
+        Promise.all(Array.from({ length: 50 }, (_, i) => gqlOk((u % 2 ? a : b).url, SEND, { c: conversationId, t: `${u}:${i}` }, user.token))),
+      ),
+    );
+    const sent = results.flat().map((r) => r.sendMessage);
+    expect(sent.map((m) => m.seq).sort((x, y) => x - y)).toEqual(seqs(first + 1, first + 1000));
+    expect(new Set(sent.map((m) => m.id)).size).toBe(1000);
+    // Each process leased its own worker id: the ids' worker bits tell the two apart.
+    const workerOf = (id: string) => Number((BigInt(id) >> 12n) & 1023n);
+    const workers = (fromB: boolean) => new Set(results.filter((_, u) => (u % 2 === 1) === !fromB).flat().map((r) => workerOf(r.sendMessage.id)));
+    expect(workers(false).size).toBe(1);
+    expect(workers(true).size).toBe(1);
+    expect([...workers(false)][0]).not.toBe([...workers(true)][0]);
+    for (const sub of subs) {
+      expect((await sub.take(1000, 30_000)).map((r) => r.messageAdded.seq)).toEqual(seqs(first + 1, first + 1000));
+    }
+    await subs[0]!.expectSilence(200);
+    expect((await fullHistory(b.url, users[3]!, conversationId)).map((m) => m.seq)).toEqual(seqs(1, first + 1000));
+    subs.forEach((s) => s.dispose());
+  }, 120_000);
+
+  it('resume with `after` on one process while the other keeps sending: no gap, no duplicate', async () => {
+    const [reader, ...senders] = await signUpMany(a.url, 4, 'res');
+    const conversationId = await createGroup(a.url, reader!, senders);
+    await Promise.all(
+      senders.map(async (s, i) => {
+        for (let n = 0; n < 80; n++) await gqlOk(a.url, SEND, { c: conversationId, t: `old ${i}:${n}` }, s.token);
+      }),
+    );
+    const cursor = (await fullHistory(a.url, reader!, conversationId))[29]!.id;
+    let sending = true;
+    let sentAfterSubscribe = 0;
+    const loops = senders.map(async (s, i) => {
+      for (let n = 0; sending; n++) {
+        await gqlOk(a.url, SEND, { c: conversationId, t: `live ${i}:${n}` }, s.token);
+        sentAfterSubscribe++;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const resumed = subscribe(wsClient(b.wsUrl, reader!.token), LIVE, { c: conversationId, after: cursor });
+    sentAfterSubscribe = 0;
+    // Keep sending until well past the replay, however fast this machine's store is.
+    for (const deadline = Date.now() + 20_000; sentAfterSubscribe < 30 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    sending = false;
+    await Promise.all(loops);
+    expect(sentAfterSubscribe).toBeGreaterThanOrEqual(30);
+    const expected = await fullHistory(b.url, reader!, conversationId, cursor);
+    expect((await resumed.take(expected.length, 30_000)).map((r) => r.messageAdded)).toEqual(expected);
+    await resumed.expectSilence(300);
+    resumed.dispose();
+  }, 60_000);
+});
