@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { StoreUnavailableError } from './store/store';
 
 /** The error codes of the public contract; nothing else reaches a client. */
 export const ErrorCode = {
@@ -97,10 +98,14 @@ export function createErrorFormatter({ development, logError }: ErrorFormatterOp
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: development ? { ...formatted.extensions, code } : { ...extensions, code } };
     }
-    logError('internal error', unwrapResolverError(error));
+    const cause = unwrapResolverError(error);
+    logError('internal error', cause);
     if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.Internal } };
     return {
-      message: 'Internal server error.',
+      message:
+        cause instanceof StoreUnavailableError
+          ? 'The service is temporarily unavailable; nothing was changed. Retry in a moment.'
+          : 'Internal server error.',
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: { code: ErrorCode.Internal },

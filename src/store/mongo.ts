@@ -1,4 +1,4 @@
-import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
+import { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError, type Collection, type Db, type Filter } from 'mongodb';
 import type {
   AddMembersResult,
   ConversationKind,
@@ -10,6 +10,7 @@ import type {
   Store,
   UserRecord,
 } from './store';
+import { StoreUnavailableError } from './store';
 
 interface UserDoc {
   _id: string;
@@ -178,6 +179,43 @@ export interface MongoStoreOptions {
  * FerretDB has none.
  */
 export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store {
+  return reportingUnavailability(buildMongoStore(db, options));
+}
+
+function isConnectivityError(error: unknown): boolean {
+  return (
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNetworkError ||
+    error instanceof MongoNotConnectedError
+  );
+}
+
+/** The same store, whose calls fail with StoreUnavailableError when the server cannot be reached. */
+function reportingUnavailability(store: Store): Store {
+  const wrap = <T extends object>(part: T): T =>
+    Object.fromEntries(
+      Object.entries(part).map(([name, fn]) => [
+        name,
+        async (...args: unknown[]) => {
+          try {
+            return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+          } catch (error) {
+            throw isConnectivityError(error) ? new StoreUnavailableError(error) : error;
+          }
+        },
+      ]),
+    ) as T;
+  return {
+    users: wrap(store.users),
+    friends: wrap(store.friends),
+    conversations: wrap(store.conversations),
+    messages: wrap(store.messages),
+    pushTokens: wrap(store.pushTokens),
+    close: () => store.close(),
+  };
+}
+
+function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
   const c = collections(db);
   const maxAppendAttempts = options.maxAppendAttempts ?? 1000;
   const maxSlots = options.maxMembers ?? 100;

@@ -197,3 +197,11 @@ export interface Store {
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
+
+/** The store's server cannot be reached right now; the operation did not happen and may be retried. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
