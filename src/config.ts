@@ -39,6 +39,10 @@ export interface Config {
   mongodbDb: string | undefined;
   /** REDIS_URL: Redis connection string; unset means in-process pub/sub. */
   redisUrl: string | undefined;
+  /** PUBLIC_URL: this process's WebSocket URL as clients reach it. @default ws://<host>:<port>/graphql */
+  publicUrl: string | undefined;
+  /** DISCOVERY_TTL_MS: a server that stops announcing itself is dropped after this long. @default 15000 */
+  discoveryTtlMs: number;
 }
 
 /** A setting that cannot be used; the message names the variable. */
@@ -106,5 +110,7 @@ export function loadConfig(env: Env): Config {
     mongodbUri: optional(env, 'MONGODB_URI'),
     mongodbDb: optional(env, 'MONGODB_DB'),
     redisUrl: optional(env, 'REDIS_URL'),
+    publicUrl: optional(env, 'PUBLIC_URL'),
+    discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
   };
 }

@@ -1,6 +1,7 @@
 import type { TokenClaims, TokenFailure, TokenService } from './auth';
 import type { ScryptParams } from './auth';
 import type { Config } from './config';
+import type { Discovery } from './discovery';
 import { unauthenticated } from './errors';
 import type { IdGenerator } from './ids';
 import { createLoaders, type Loaders } from './loaders';
@@ -18,6 +19,7 @@ export interface Services {
   ids: IdGenerator;
   tokens: TokenService;
   presence: PresenceTracker;
+  discovery: Discovery;
   log: Logger;
   passwordParams: ScryptParams;
   limiters: { messages: RateLimiter; auth: RateLimiter };

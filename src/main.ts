@@ -4,6 +4,7 @@
  */
 import { openBackends } from './backends';
 import { loadConfig, ConfigError } from './config';
+import { createRedisDiscovery } from './discovery';
 import { createLogger } from './log';
 import { leaseWorkerId, type WorkerLease } from './workerLease';
 import { startServer } from './server';
@@ -26,7 +27,8 @@ async function main(): Promise<void> {
     log.info(`message ids: worker id ${lease.workerId} (leased from Redis)`);
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
-  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log });
+  const discovery = backends.redis ? createRedisDiscovery(backends.redis, { ttlMs: config.discoveryTtlMs, log }) : undefined;
+  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log, discovery });
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;

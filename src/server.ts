@@ -19,6 +19,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, createTokenService, defaultScryptParams, type ScryptParams, type TokenClaims } from './auth';
 import type { Config } from './config';
+import { createLocalDiscovery, type Discovery } from './discovery';
 import { createContext, type Auth, type Services } from './context';
 import { createErrorFormatter, ErrorCode, parseFailed, rateLimited, validationFailed } from './errors';
 import { createIdGenerator } from './ids';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   passwordParams?: ScryptParams;
   /** @default local connection counting */
   presence?: PresenceTracker;
+  /** Where clients should connect; the server registers itself there. @default this process alone */
+  discovery?: Discovery;
   /** The clock. @default () => new Date() */
   now?: () => Date;
   /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
@@ -58,6 +61,8 @@ export interface RunningServer {
   /** ws://host:port/graphql */
   wsUrl: string;
   port: number;
+  /** Open, authenticated WebSocket connections. */
+  connections(): number;
   /** Stops accepting, closes every socket and waits for requests in flight. Idempotent. */
   stop(): Promise<void>;
 }
@@ -82,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     presence: options.presence ?? createLocalPresence(),
+    discovery: options.discovery ?? createLocalDiscovery(),
     passwordParams: options.passwordParams ?? defaultScryptParams,
     limiters: { messages: createRateLimiter(config.messageRate), auth: createRateLimiter(config.authRate) },
     now: options.now ?? (() => new Date()),
@@ -105,7 +111,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   app.disable('x-powered-by');
   const httpServer = createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
-  const ws = attachGraphqlWs({ wsServer, schema, services, authenticate, formatError, validationRules, keepAliveMs: options.keepAliveMs });
+  const connections = { open: 0 };
+  const ws = attachGraphqlWs({ wsServer, schema, services, authenticate, formatError, validationRules, connections, keepAliveMs: options.keepAliveMs });
 
   const apollo = new ApolloServer<ReturnType<typeof createContext>>({
     schema,
@@ -145,12 +152,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
 
+  const wsUrl = `ws://${host}:${port}/graphql`;
+  const registration = services.discovery.register(config.publicUrl ?? wsUrl, () => connections.open);
+
   let stopping: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}/graphql`,
-    wsUrl: `ws://${host}:${port}/graphql`,
+    wsUrl,
     port,
-    stop: () => (stopping ??= apollo.stop()),
+    connections: () => connections.open,
+    // Out of discovery first, so that no client is sent here while it drains.
+    stop: () => (stopping ??= registration.stop().then(() => apollo.stop())),
   };
 }
 
@@ -177,6 +189,8 @@ interface GraphqlWsOptions {
   authenticate: (authorization: unknown) => Auth;
   formatError: ReturnType<typeof createErrorFormatter>;
   validationRules: typeof specifiedRules;
+  /** Counts open, authenticated connections. */
+  connections: { open: number };
   keepAliveMs: number | undefined;
 }
 
@@ -189,7 +203,7 @@ type Extra = { socket: WebSocket; request: IncomingMessage };
  * document is answered with an error instead of a closed socket.
  */
 function attachGraphqlWs(options: GraphqlWsOptions) {
-  const { wsServer, schema, services, authenticate, formatError, validationRules } = options;
+  const { wsServer, schema, services, authenticate, formatError, validationRules, connections } = options;
   const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, TokenClaims>();
   const rules = [...specifiedRules, ...validationRules];
 
@@ -217,12 +231,16 @@ function attachGraphqlWs(options: GraphqlWsOptions) {
           return false;
         }
         viewers.set(ctx, auth);
+        connections.open++;
         services.presence.connected(auth.userId);
         return true;
       },
       onClose: (ctx) => {
         const claims = viewers.get(ctx);
-        if (claims) services.presence.disconnected(claims.userId);
+        if (!claims) return;
+        viewers.delete(ctx);
+        connections.open--;
+        services.presence.disconnected(claims.userId);
       },
       onSubscribe: (ctx, _id, payload) => {
         const claims = viewers.get(ctx);

@@ -217,6 +217,12 @@ export type PushPlatform =
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * The WebSocket URL (ws:// or wss://) of the least-loaded live server
+   * process: connect subscriptions there to spread clients across servers.
+   * An addition to the public contract.
+   */
+  chatServer: Scalars['String']['output'];
   /** A conversation the viewer belongs to. FORBIDDEN if not a member. */
   conversation?: Maybe<Conversation>;
   /** The viewer's conversations, most recent activity first. */
@@ -509,6 +515,7 @@ export type PresenceResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  chatServer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   conversation?: Resolver<Maybe<ResolversTypes['Conversation']>, ParentType, ContextType, RequireFields<QueryConversationArgs, 'id'>>;
   conversations?: Resolver<ResolversTypes['ConversationConnection'], ParentType, ContextType, RequireFields<QueryConversationsArgs, 'first'>>;
   friends?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;

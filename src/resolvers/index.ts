@@ -1,6 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../generated/graphql';
 import { conversationResolvers } from './conversations';
+import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
 import { presenceResolvers } from './presence';
 import { pushResolvers } from './push';
@@ -31,4 +32,5 @@ export const resolvers: Resolvers[] = [
   messageResolvers,
   presenceResolvers,
   pushResolvers,
+  discoveryResolvers,
 ];
