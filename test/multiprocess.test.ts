@@ -1,4 +1,5 @@
-import { gqlOk, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
+import { connectRedis } from '../src/backends';
+import { gqlOk, signUp, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
 import { probe, startCluster, type Cluster } from './helpers/cluster';
 import type { ServerProcess } from './helpers/process';
@@ -38,6 +39,32 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
   }, 60_000);
   afterAll(async () => {
     await cluster?.dispose();
+  });
+
+  it('holds one Redis connection pair per process, and releases channels when clients go away', async () => {
+    const admin = await connectRedis(cluster.redis.url, 'test-admin');
+    try {
+      const user = await signUp(a.url);
+      const channel = `messageAdded:${user.id}`;
+      const numsub = async () => Number((await admin.pubsub('NUMSUB', channel))[1]);
+      const clients = Array.from({ length: 50 }, () => wsClient(a.wsUrl, user.token));
+      const subs = clients.map((client) => subscribe(client, LIVE));
+      for (const deadline = Date.now() + 10_000; (await numsub()) < 1 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      // Fifty subscribers on process A share one Redis subscription on one connection.
+      expect(await numsub()).toBe(1);
+      const names = String(await admin.client('LIST')).split('\n').map((line: string) => /name=(\S*)/.exec(line)?.[1]);
+      expect(names.filter((n) => n === 'chat-api:subscriber')).toHaveLength(2);
+      expect(names.filter((n) => n === 'chat-api:publisher')).toHaveLength(2);
+      // Half unsubscribe, the rest just drop their connection: the channel goes.
+      subs.slice(0, 25).forEach((s) => s.dispose());
+      await Promise.all(clients.slice(25).map((c) => c.dispose()));
+      for (const deadline = Date.now() + 10_000; (await numsub()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      expect(await numsub()).toBe(0);
+      await Promise.all(clients.slice(0, 25).map((c) => c.dispose()));
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it('delivers to a member on process B what a member on process A sent', async () => {
