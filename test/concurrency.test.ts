@@ -1,4 +1,4 @@
-import { gqlOk, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
+import { gqlOk, readAllMessages, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
 import { withLatency } from './helpers/latency';
 import { useTestServer } from './helpers/server';
 import { createMemoryStore } from '../src/store/memory';
@@ -9,9 +9,6 @@ const server = useTestServer({ store: withLatency(createMemoryStore(), 3) });
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
 const LIVE = 'subscription($c: ID, $after: ID) { messageAdded(conversationId: $c, after: $after) { id seq content } }';
-const HISTORY = `query($c: ID!, $after: ID) {
-  messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq content } } pageInfo { hasNextPage endCursor } }
-}`;
 
 async function createGroup(owner: TestUser, members: TestUser[]): Promise<string> {
   const data = await gqlOk(
@@ -21,17 +18,6 @@ async function createGroup(owner: TestUser, members: TestUser[]): Promise<string
     owner.token,
   );
   return data.createGroup.id;
-}
-
-/** The whole history after `after`, paging forwards. */
-async function fullHistory(user: TestUser, conversationId: string, after?: string) {
-  const all: { id: string; seq: number; content: string }[] = [];
-  for (;;) {
-    const page = (await gqlOk(server.url, HISTORY, { c: conversationId, after }, user.token)).messages;
-    all.push(...page.edges.map((e: any) => e.node));
-    if (!page.pageInfo.hasNextPage) return all;
-    after = page.pageInfo.endCursor;
-  }
 }
 
 const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -63,7 +49,7 @@ it('20 clients sending 50 messages each at once: seq is exactly 1..1000, everyon
   }
   await subs[0]!.expectSilence(100);
 
-  const stored = await fullHistory(users[5]!, conversationId);
+  const stored = await readAllMessages(server.url, users[5]!.token, conversationId);
   expect(stored.map((m) => m.seq)).toEqual(seqs(1, 1000));
   const byId = new Map(sent.map((m) => [m.id, m.seq]));
   expect(stored.every((m) => byId.get(m.id) === m.seq)).toBe(true);
@@ -80,7 +66,7 @@ it('resume with `after` while others keep sending: replay plus live is exactly t
       for (let i = 0; i < 110; i++) await gqlOk(server.url, SEND, { c: conversationId, t: `old ${s}:${i}` }, sender.token);
     }),
   );
-  const cursor = (await fullHistory(reader, conversationId))[49]!.id;
+  const cursor = (await readAllMessages(server.url, reader.token, conversationId))[49]!.id;
 
   let sending = true;
   const senderLoops = senders.map(async (sender, s) => {
@@ -92,7 +78,7 @@ it('resume with `after` while others keep sending: replay plus live is exactly t
   sending = false;
   await Promise.all(senderLoops);
 
-  const expected = await fullHistory(reader, conversationId, cursor);
+  const expected = await readAllMessages(server.url, reader.token, conversationId, cursor);
   expect(expected.length).toBeGreaterThan(390 + 20);
   const got = (await resumed.take(expected.length, 20_000)).map((r) => r.messageAdded);
   expect(got).toEqual(expected);

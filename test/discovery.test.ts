@@ -1,7 +1,7 @@
 import type { Client } from 'graphql-ws';
 import { gqlOk, signUp, subscribe, wsClient } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
-import { startCluster, type Cluster } from './helpers/cluster';
+import { useCluster } from './helpers/cluster';
 import { startTestServer } from './helpers/server';
 
 const CHAT_SERVER = '{ chatServer }';
@@ -19,13 +19,7 @@ it('names this server on the embedded default', async () => {
 const run = backendsAvailable('the discovery suite');
 
 (run ? describe : describe.skip)('service discovery through Redis', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
+  const holder = useCluster();
 
   async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
@@ -38,7 +32,7 @@ const run = backendsAvailable('the discovery suite');
 
   it('sends clients to the least-loaded live server, and stops naming one that died', async () => {
     const env = { DISCOVERY_TTL_MS: '900' };
-    const [a, b] = [await cluster.start(env), await cluster.start(env)];
+    const [a, b] = [await holder.current.start(env), await holder.current.start(env)];
     const user = await signUp(a.url);
     const ask = async () => (await gqlOk(a.url, CHAT_SERVER, {}, user.token)).chatServer as string;
 

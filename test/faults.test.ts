@@ -1,42 +1,23 @@
-import { gql, gqlOk, signUpMany, subscribe, wsClient } from './helpers/client';
+import { gql, gqlOk, readAllMessages, signUpMany, subscribe, wsClient } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
-import { probe, startCluster, type Cluster } from './helpers/cluster';
+import { probe, useCluster } from './helpers/cluster';
 
 const run = backendsAvailable('the fault suite');
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq content } }';
 const LIVE = 'subscription($c: ID) { messageAdded(conversationId: $c) { id seq content } }';
-const HISTORY = `query($c: ID!, $after: ID) {
-  messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq content } } pageInfo { hasNextPage endCursor } }
-}`;
 
 (run ? describe : describe.skip)('faults with two processes on MongoDB and Redis', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
-
-  async function history(url: string, token: string, c: string) {
-    const all: { id: string; seq: number; content: string }[] = [];
-    for (let after: string | undefined; ; ) {
-      const page = (await gqlOk(url, HISTORY, { c, after }, token)).messages;
-      all.push(...page.edges.map((e: any) => e.node));
-      if (!page.pageInfo.hasNextPage) return all;
-      after = page.pageInfo.endCursor;
-    }
-  }
+  const holder = useCluster();
 
   it('Redis restarted under live subscriptions: they resume by themselves and miss nothing sent meanwhile', async () => {
-    const [a, b] = [await cluster.start(), await cluster.start()];
+    const [a, b] = [await holder.current.start(), await holder.current.start()];
     const [alice, bob] = await signUpMany(a.url, 2, 'redis');
     const c = (await gqlOk(a.url, 'mutation($m: [ID!]!) { createGroup(title: "r", memberIds: $m) { id } }', { m: [bob!.id] }, alice!.token)).createGroup.id;
     const subs = [subscribe(wsClient(b.wsUrl, bob!.token), LIVE), subscribe(wsClient(b.wsUrl, bob!.token), LIVE, { c }), subscribe(wsClient(a.wsUrl, alice!.token), LIVE)];
     const first = await probe(a.url, alice!, c, subs);
 
-    await cluster.redis.stop();
+    await holder.current.redis.stop();
     const duringOutage = [];
     for (let i = 0; i < 5; i++) {
       const res = await gql(a.url, SEND, { c, t: `during ${i}` }, alice!.token);
@@ -45,7 +26,7 @@ const HISTORY = `query($c: ID!, $after: ID) {
       else expect(res.errors?.length).toBeGreaterThan(0);
     }
     expect(duringOutage.length).toBe(5);
-    await cluster.redis.start();
+    await holder.current.redis.start();
     // Nobody sends anything more: the subscriptions catch up on their own once Redis is back.
     for (const sub of subs) {
       expect((await sub.take(5, 20_000)).map((r) => r.messageAdded.seq)).toEqual([1, 2, 3, 4, 5].map((i) => first + i));
@@ -60,7 +41,7 @@ const HISTORY = `query($c: ID!, $after: ID) {
   }, 90_000);
 
   it('a process SIGKILLed mid-traffic: every acknowledged message is stored and reaches subscribers on the survivor', async () => {
-    const [a, b] = [await cluster.start(), await cluster.start()];
+    const [a, b] = [await holder.current.start(), await holder.current.start()];
     const users = await signUpMany(b.url, 4, 'kill');
     const [reader, ...senders] = users;
     const c = (await gqlOk(b.url, 'mutation($m: [ID!]!) { createGroup(title: "k", memberIds: $m) { id } }', { m: senders.map((s) => s.id) }, reader!.token)).createGroup.id;
@@ -84,7 +65,7 @@ const HISTORY = `query($c: ID!, $after: ID) {
 
     // One more through the survivor: a message A stored but never published is read from the store before it.
     const last = (await gqlOk(b.url, SEND, { c, t: 'survivor' }, senders[0]!.token)).sendMessage;
-    const stored = await history(b.url, reader!.token, c);
+    const stored = await readAllMessages(b.url, reader!.token, c);
     const storedIds = new Set(stored.map((m) => m.id));
     expect(acknowledged.filter((m) => !storedIds.has(m.id))).toEqual([]);
     expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => i + 1));

@@ -1,26 +1,13 @@
 import { connectRedis } from '../src/backends';
-import { gqlOk, signUp, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
+import { gqlOk, readAllMessages, signUp, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
-import { probe, startCluster, type Cluster } from './helpers/cluster';
+import { probe, useCluster } from './helpers/cluster';
 import type { ServerProcess } from './helpers/process';
 
 const run = backendsAvailable('the multi-process suite');
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
 const LIVE = 'subscription($c: ID, $after: ID) { messageAdded(conversationId: $c, after: $after) { id seq content } }';
-const HISTORY = `query($c: ID!, $after: ID) {
-  messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq content } } pageInfo { hasNextPage endCursor } }
-}`;
-
-async function fullHistory(url: string, user: TestUser, conversationId: string, after?: string) {
-  const all: { id: string; seq: number; content: string }[] = [];
-  for (;;) {
-    const page = (await gqlOk(url, HISTORY, { c: conversationId, after }, user.token)).messages;
-    all.push(...page.edges.map((e: any) => e.node));
-    if (!page.pageInfo.hasNextPage) return all;
-    after = page.pageInfo.endCursor;
-  }
-}
 
 async function createGroup(url: string, owner: TestUser, members: TestUser[]): Promise<string> {
   const data = await gqlOk(url, 'mutation($m: [ID!]!) { createGroup(title: "g", memberIds: $m) { id } }', { m: members.map((m) => m.id) }, owner.token);
@@ -30,19 +17,15 @@ async function createGroup(url: string, owner: TestUser, members: TestUser[]): P
 const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 (run ? describe : describe.skip)('two server processes sharing MongoDB (FerretDB) and Redis', () => {
-  let cluster: Cluster;
+  const cluster = useCluster();
   let a: ServerProcess;
   let b: ServerProcess;
   beforeAll(async () => {
-    cluster = await startCluster();
-    [a, b] = await Promise.all([cluster.start(), cluster.start()]);
+    [a, b] = await Promise.all([cluster.current.start(), cluster.current.start()]);
   }, 60_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
 
   it('holds one Redis connection pair per process, and releases channels when clients go away', async () => {
-    const admin = await connectRedis(cluster.redis.url, 'test-admin');
+    const admin = await connectRedis(cluster.current.redis.url, 'test-admin');
     try {
       const user = await signUp(a.url);
       const channel = `messageAdded:${user.id}`;
@@ -104,7 +87,7 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
       expect((await sub.take(1000, 30_000)).map((r) => r.messageAdded.seq)).toEqual(seqs(first + 1, first + 1000));
     }
     await subs[0]!.expectSilence(200);
-    expect((await fullHistory(b.url, users[3]!, conversationId)).map((m) => m.seq)).toEqual(seqs(1, first + 1000));
+    expect((await readAllMessages(b.url, users[3]!.token, conversationId)).map((m) => m.seq)).toEqual(seqs(1, first + 1000));
     subs.forEach((s) => s.dispose());
   }, 120_000);
 
@@ -116,7 +99,7 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
         for (let n = 0; n < 80; n++) await gqlOk(a.url, SEND, { c: conversationId, t: `old ${i}:${n}` }, s.token);
       }),
     );
-    const cursor = (await fullHistory(a.url, reader!, conversationId))[29]!.id;
+    const cursor = (await readAllMessages(a.url, reader!.token, conversationId))[29]!.id;
     let sending = true;
     let sentAfterSubscribe = 0;
     const loops = senders.map(async (s, i) => {
@@ -135,7 +118,7 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
     sending = false;
     await Promise.all(loops);
     expect(sentAfterSubscribe).toBeGreaterThanOrEqual(30);
-    const expected = await fullHistory(b.url, reader!, conversationId, cursor);
+    const expected = await readAllMessages(b.url, reader!.token, conversationId, cursor);
     expect((await resumed.take(expected.length, 30_000)).map((r) => r.messageAdded)).toEqual(expected);
     await resumed.expectSilence(300);
     resumed.dispose();

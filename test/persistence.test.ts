@@ -1,6 +1,6 @@
 import { codes, gql, gqlOk, signUpMany } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
-import { startCluster, type Cluster } from './helpers/cluster';
+import { useCluster } from './helpers/cluster';
 
 const run = backendsAvailable('the persistence and MongoDB fault suite');
 
@@ -13,16 +13,10 @@ const VIEW = `query($c: ID!) {
 }`;
 
 (run ? describe : describe.skip)('MongoDB persistence and faults', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
+  const holder = useCluster();
 
   it('keeps users, friends, conversations, history and read positions when every process restarts', async () => {
-    const [a1, b1] = [await cluster.start(), await cluster.start()];
+    const [a1, b1] = [await holder.current.start(), await holder.current.start()];
     const [alice, bob] = await signUpMany(a1.url, 2, 'persist');
     await gqlOk(a1.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: bob!.id }, alice!.token);
     await gqlOk(b1.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: alice!.id }, bob!.token);
@@ -37,7 +31,7 @@ const VIEW = `query($c: ID!) {
     b1.child.kill('SIGTERM');
     expect([await a1.exited, await b1.exited]).toEqual([0, 0]);
 
-    const a2 = await cluster.start();
+    const a2 = await holder.current.start();
     const token = (await gqlOk(a2.url, LOG_IN, { u: alice!.username })).logIn.token;
     const after = await gqlOk(a2.url, VIEW, { c }, token);
     expect(after).toEqual(before);
@@ -50,12 +44,12 @@ const VIEW = `query($c: ID!) {
   }, 60_000);
 
   it('answers sendMessage with an error, never a success, while MongoDB is down; stays up and recovers', async () => {
-    const server = await cluster.start();
+    const server = await holder.current.start();
     const [alice, bob] = await signUpMany(server.url, 2, 'fault');
     const c = (await gqlOk(server.url, 'mutation($m: [ID!]!) { createGroup(title: "f", memberIds: $m) { id } }', { m: [bob!.id] }, alice!.token)).createGroup.id;
     await gqlOk(server.url, SEND, { c, t: 'before' }, alice!.token);
 
-    await cluster.mongo.stop();
+    await holder.current.mongo.stop();
     const started = Date.now();
     const down = await gql(server.url, SEND, { c, t: 'while down' }, alice!.token);
     expect(down.data?.sendMessage ?? null).toBeNull();
@@ -64,7 +58,7 @@ const VIEW = `query($c: ID!) {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(server.child.exitCode).toBeNull();
 
-    await cluster.mongo.start();
+    await holder.current.mongo.start();
     let recovered = null;
     for (const deadline = Date.now() + 30_000; !recovered && Date.now() < deadline; ) {
       const res = await gql(server.url, SEND, { c, t: 'after' }, alice!.token);

@@ -10,7 +10,7 @@ import type {
   Store,
   UserRecord,
 } from './store';
-import { StoreUnavailableError } from './store';
+import { StoreUnavailableError, wrapStore } from './store';
 
 interface UserDoc {
   _id: string;
@@ -179,7 +179,14 @@ export interface MongoStoreOptions {
  * FerretDB has none.
  */
 export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store {
-  return reportingUnavailability(buildMongoStore(db, options));
+  // Calls fail with StoreUnavailableError when the server cannot be reached.
+  return wrapStore(buildMongoStore(db, options), async (call) => {
+    try {
+      return await call();
+    } catch (error) {
+      throw isConnectivityError(error) ? new StoreUnavailableError(error) : error;
+    }
+  });
 }
 
 function isConnectivityError(error: unknown): boolean {
@@ -188,31 +195,6 @@ function isConnectivityError(error: unknown): boolean {
     error instanceof MongoNetworkError ||
     error instanceof MongoNotConnectedError
   );
-}
-
-/** The same store, whose calls fail with StoreUnavailableError when the server cannot be reached. */
-function reportingUnavailability(store: Store): Store {
-  const wrap = <T extends object>(part: T): T =>
-    Object.fromEntries(
-      Object.entries(part).map(([name, fn]) => [
-        name,
-        async (...args: unknown[]) => {
-          try {
-            return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-          } catch (error) {
-            throw isConnectivityError(error) ? new StoreUnavailableError(error) : error;
-          }
-        },
-      ]),
-    ) as T;
-  return {
-    users: wrap(store.users),
-    friends: wrap(store.friends),
-    conversations: wrap(store.conversations),
-    messages: wrap(store.messages),
-    pushTokens: wrap(store.pushTokens),
-    close: () => store.close(),
-  };
 }
 
 function buildMongoStore(db: Db, options: MongoStoreOptions): Store {

@@ -205,3 +205,25 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * The same store with every operation of every part passed through `around`
+ * (which calls `call` and may add to it); `close` is left as it is.
+ */
+export function wrapStore(store: Store, around: (call: () => Promise<unknown>) => Promise<unknown>): Store {
+  const wrap = <T extends object>(part: T): T =>
+    Object.fromEntries(
+      Object.entries(part).map(([name, fn]) => [
+        name,
+        (...args: unknown[]) => around(() => (fn as (...a: unknown[]) => Promise<unknown>).apply(part, args)),
+      ]),
+    ) as T;
+  return {
+    users: wrap(store.users),
+    friends: wrap(store.friends),
+    conversations: wrap(store.conversations),
+    messages: wrap(store.messages),
+    pushTokens: wrap(store.pushTokens),
+    close: () => store.close(),
+  };
+}

@@ -160,3 +160,24 @@ export function subscribe<T = any>(
     dispose,
   };
 }
+
+/** A stored message as the history helpers read it. */
+export interface StoredMessage {
+  id: string;
+  seq: number;
+  content: string;
+}
+
+/** The whole history of a conversation after `after` (all of it without), paging forwards. */
+export async function readAllMessages(url: string, token: string, conversationId: string, after?: string): Promise<StoredMessage[]> {
+  const query = `query($c: ID!, $after: ID) {
+    messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq content } } pageInfo { hasNextPage endCursor } }
+  }`;
+  const all: StoredMessage[] = [];
+  for (let cursor = after; ; ) {
+    const page = (await gqlOk(url, query, { c: conversationId, after: cursor }, token)).messages;
+    all.push(...page.edges.map((e: { node: StoredMessage }) => e.node));
+    if (!page.pageInfo.hasNextPage) return all;
+    cursor = page.pageInfo.endCursor;
+  }
+}

@@ -46,6 +46,18 @@ export async function startCluster(): Promise<Cluster> {
   };
 }
 
+/** Starts a cluster's backends before the file's tests and disposes of it after them. */
+export function useCluster(): { current: Cluster } {
+  const holder = {} as { current: Cluster };
+  beforeAll(async () => {
+    holder.current = await startCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await holder.current?.dispose();
+  });
+  return holder;
+}
+
 /**
  * Waits until every subscription is live on its server, and returns the seq
  * after which each of them receives everything. A subscription without

@@ -1,4 +1,4 @@
-import type { Store } from '../../src/store/store';
+import { wrapStore, type Store } from '../../src/store/store';
 
 const pause = (maxMs: number) => new Promise((r) => setTimeout(r, Math.random() * maxMs));
 
@@ -10,25 +10,10 @@ const pause = (maxMs: number) => new Promise((r) => setTimeout(r, Math.random() 
  * of concurrent sends can leave in another order than they committed.
  */
 export function withLatency(store: Store, maxMs = 3): Store {
-  const wrap = <T extends object>(part: T): T =>
-    new Proxy(part, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          await pause(maxMs);
-          const result = await value.apply(target, args);
-          await pause(maxMs);
-          return result;
-        };
-      },
-    });
-  return {
-    users: wrap(store.users),
-    friends: wrap(store.friends),
-    conversations: wrap(store.conversations),
-    messages: wrap(store.messages),
-    pushTokens: wrap(store.pushTokens),
-    close: () => store.close(),
-  };
+  return wrapStore(store, async (call) => {
+    await pause(maxMs);
+    const result = await call();
+    await pause(maxMs);
+    return result;
+  });
 }
