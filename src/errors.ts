@@ -120,3 +120,8 @@ export function subscriberLagging(): GraphQLError {
     'This subscription fell too far behind and was ended; subscribe again (with `after` to resume without gaps).',
   );
 }
+
+/** A connection asked for more concurrent subscriptions than it may hold. */
+export function tooManySubscriptions(max: number): GraphQLError {
+  return coded(ErrorCode.RateLimited, `At most ${max} subscriptions may be open on one connection; complete one first.`, { max });
+}

@@ -21,7 +21,7 @@ import { bearerToken, createTokenService, defaultScryptParams, type ScryptParams
 import type { Config } from './config';
 import { createLocalDiscovery, type Discovery } from './discovery';
 import { createContext, type Auth, type Services } from './context';
-import { createErrorFormatter, ErrorCode, parseFailed, rateLimited, validationFailed } from './errors';
+import { createErrorFormatter, ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from './errors';
 import { createIdGenerator } from './ids';
 import { createLogger, type Logger } from './log';
 import { createLocalPresence, type PresenceTracker } from './presence';
@@ -245,9 +245,9 @@ function attachGraphqlWs(options: GraphqlWsOptions) {
       onSubscribe: (ctx, _id, payload) => {
         const claims = viewers.get(ctx);
         if (!claims) return [new GraphQLError('Unauthorized', { extensions: { code: ErrorCode.Unauthenticated } })];
-        if (Object.keys(ctx.subscriptions).length > services.config.maxSubscriptionsPerConnection) {
-          return [rateLimited(1)];
-        }
+        // ctx.subscriptions already holds this one.
+        const max = services.config.maxSubscriptionsPerConnection;
+        if (Object.keys(ctx.subscriptions).length > max) return [tooManySubscriptions(max)];
         let document: DocumentNode;
         try {
           document = parse(payload.query);

@@ -69,6 +69,27 @@ describe('WebSocket', () => {
     await client.dispose();
   });
 
+  it('refuses subscriptions beyond the per-connection limit with RATE_LIMITED, and allows one again after a completion', async () => {
+    const limited = await startTestServer({ env: { MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' } });
+    try {
+      const user = await signUp(limited.url);
+      const client = wsClient(limited.wsUrl, user.token);
+      const first = subscribe(client, 'subscription { messageAdded { id } }');
+      subscribe(client, 'subscription { messageAdded { id } }');
+      await limited.pubsub.waitForSubscribers('messageAdded', user.id, 2);
+      const third = await subscribe(client, 'subscription { messageAdded { id } }').errors();
+      expect(third.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+      expect(third[0]!.message).toMatch(/At most 2 subscriptions/);
+      first.dispose();
+      await new Promise((r) => setTimeout(r, 100));
+      subscribe(client, 'subscription { messageAdded { id } }');
+      await limited.pubsub.waitForSubscribers('messageAdded', user.id, 2);
+      await client.dispose();
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('runs queries and mutations over the socket too', async () => {
     const user = await signUp(server.url);
     const client = wsClient(server.wsUrl, user.token);
