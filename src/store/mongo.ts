@@ -330,7 +330,8 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
       // is stored, so commit order is seq order; (conversation, seq) is unique, so two
       // processes that read the same newest seq cannot both insert the next.
       const newest = await newestMessage(input.conversationId);
-      const doc: MessageDoc = { _id: input.id, ...input, seq: (newest?.seq ?? 0) + 1, clientKey };
+      const { id, ...fields } = input;
+      const doc: MessageDoc = { _id: id, ...fields, seq: (newest?.seq ?? 0) + 1, clientKey };
       try {
         await c.messages.insertOne(doc);
       } catch (error) {
@@ -361,7 +362,8 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
   return {
     users: {
       async create(input) {
-        const doc: UserDoc = { _id: input.id, ...input };
+        const { id, ...fields } = input;
+        const doc: UserDoc = { _id: id, ...fields };
         try {
           await c.users.insertOne(doc);
         } catch (error) {
