@@ -43,6 +43,10 @@ export interface Config {
   publicUrl: string | undefined;
   /** DISCOVERY_TTL_MS: a server that stops announcing itself is dropped after this long. @default 15000 */
   discoveryTtlMs: number;
+  /** PRESENCE_TIMEOUT_MS: users of a process that died are OFFLINE within this long. @default 30000 */
+  presenceTimeoutMs: number;
+  /** PRESENCE_GRACE_MS: a device reconnecting within this long causes no OFFLINE/ONLINE flapping. @default 3000 */
+  presenceGraceMs: number;
 }
 
 /** A setting that cannot be used; the message names the variable. */
@@ -112,5 +116,7 @@ export function loadConfig(env: Env): Config {
     redisUrl: optional(env, 'REDIS_URL'),
     publicUrl: optional(env, 'PUBLIC_URL'),
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
+    presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),
+    presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 3000, 0, 600_000),
   };
 }

@@ -45,7 +45,7 @@ export function createContext(
   clientAddress: string,
   { cacheLoaders = true }: { cacheLoaders?: boolean } = {},
 ): Context {
-  return { services, auth, clientAddress, loaders: createLoaders(services.store, { cache: cacheLoaders }) };
+  return { services, auth, clientAddress, loaders: createLoaders(services.store, services.presence, { cache: cacheLoaders }) };
 }
 
 const failureMessages: Record<'missing' | TokenFailure, string> = {

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { PresenceRecord, PresenceTracker } from './presence';
 import type { ConversationRecord, MembershipRecord, MessageRecord, Store, UserRecord } from './store/store';
 
 /** A (conversation, user) pair, the key of a membership. */
@@ -13,6 +14,9 @@ export interface Loaders {
   conversations: DataLoader<string, ConversationRecord | null>;
   messages: DataLoader<string, MessageRecord | null>;
   memberships: DataLoader<MembershipKey, MembershipRecord | null, string>;
+  /** A user's mutual friends. */
+  friendIds: DataLoader<string, Set<string>>;
+  presence: DataLoader<string, PresenceRecord>;
 }
 
 /**
@@ -20,7 +24,7 @@ export interface Loaders {
  * context lives as long as the subscription: they still batch each event's
  * lookups, but never serve a stale record.
  */
-export function createLoaders(store: Store, { cache = true }: { cache?: boolean } = {}): Loaders {
+export function createLoaders(store: Store, presence: PresenceTracker, { cache = true }: { cache?: boolean } = {}): Loaders {
   return {
     users: new DataLoader((ids) => store.users.getMany(ids), { cache }),
     conversations: new DataLoader((ids) => store.conversations.getMany(ids), { cache }),
@@ -29,5 +33,7 @@ export function createLoaders(store: Store, { cache = true }: { cache?: boolean 
       cache,
       cacheKeyFn: (key) => `${key.conversationId}:${key.userId}`,
     }),
+    friendIds: new DataLoader((ids) => Promise.all(ids.map(async (id) => new Set(await store.friends.listMutual(id)))), { cache }),
+    presence: new DataLoader((ids) => presence.get(ids), { cache }),
   };
 }

@@ -6,6 +6,8 @@ import { openBackends } from './backends';
 import { loadConfig, ConfigError } from './config';
 import { createRedisDiscovery } from './discovery';
 import { createLogger } from './log';
+import type { PresenceOptions } from './presence';
+import { createRedisPresence } from './presenceRedis';
 import { leaseWorkerId, type WorkerLease } from './workerLease';
 import { startServer } from './server';
 
@@ -28,7 +30,11 @@ async function main(): Promise<void> {
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
   const discovery = backends.redis ? createRedisDiscovery(backends.redis, { ttlMs: config.discoveryTtlMs, log }) : undefined;
-  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log, discovery });
+  const redis = backends.redis;
+  const presence = redis
+    ? (options: PresenceOptions) => createRedisPresence(redis, { ...options, timeoutMs: config.presenceTimeoutMs, log })
+    : undefined;
+  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log, discovery, presence });
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;

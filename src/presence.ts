@@ -2,40 +2,116 @@
 export interface PresenceRecord {
   userId: string;
   status: 'ONLINE' | 'OFFLINE';
+  /** When the user was last connected; null if never. */
   lastActiveAt: Date | null;
 }
 
 /**
- * Who is connected. For now this counts the authenticated graphql-ws
- * connections of this one process; friends' presence across processes
- * comes with the presence issue.
+ * Who is online, across every server process: a user is ONLINE while at
+ * least one of their devices holds an authenticated connection anywhere.
+ * Each status change is reported once, by one process, to `onChange`.
  */
 export interface PresenceTracker {
-  /** A device of `userId` opened an authenticated connection. */
-  connected(userId: string): void;
-  /** A device of `userId` closed its connection. */
-  disconnected(userId: string): void;
-  get(userId: string): PresenceRecord;
+  /** A device of `userId` opened an authenticated connection on this process. */
+  connected(userId: string): Promise<void>;
+  /** A device of `userId` closed its connection on this process. */
+  disconnected(userId: string): Promise<void>;
+  get(userIds: readonly string[]): Promise<PresenceRecord[]>;
+  /** Stops timers; connections still counted here are simply forgotten. */
+  close(): Promise<void>;
 }
 
-/** Presence from this process's own connections. */
-export function createLocalPresence(now: () => Date = () => new Date()): PresenceTracker {
-  const connections = new Map<string, number>();
-  const lastActive = new Map<string, Date>();
+/** Options shared by every PresenceTracker. */
+export interface PresenceOptions {
+  /** Called once per status change, wherever it was decided. */
+  onChange: (record: PresenceRecord) => void;
+  /**
+   * How long after a user's last device disconnects they still count as
+   * ONLINE, so that a reconnecting device causes no OFFLINE/ONLINE flapping.
+   * @default 3000
+   */
+  graceMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * Counts this process's connections per user and applies the grace period;
+ * `backend` decides what the counts mean across processes.
+ */
+export function createConnectionCounter(
+  { graceMs = 3000 }: { graceMs?: number },
+  backend: { online(userId: string): Promise<void>; offline(userId: string): Promise<void> },
+) {
+  const counts = new Map<string, number>();
+  const leaving = new Map<string, NodeJS.Timeout>();
   return {
-    connected(userId) {
-      connections.set(userId, (connections.get(userId) ?? 0) + 1);
-      lastActive.set(userId, now());
+    /** Users with a device here, or within their grace period. */
+    users: () => [...new Set([...counts.keys(), ...leaving.keys()])],
+    async connected(userId: string) {
+      const count = (counts.get(userId) ?? 0) + 1;
+      counts.set(userId, count);
+      const pending = leaving.get(userId);
+      if (pending) {
+        // Back within the grace period: nothing changed for anyone else.
+        clearTimeout(pending);
+        leaving.delete(userId);
+      } else if (count === 1) {
+        await backend.online(userId);
+      }
     },
-    disconnected(userId) {
-      const left = (connections.get(userId) ?? 1) - 1;
-      if (left > 0) connections.set(userId, left);
-      else connections.delete(userId);
-      lastActive.set(userId, now());
+    async disconnected(userId: string) {
+      const count = (counts.get(userId) ?? 1) - 1;
+      if (count > 0) return void counts.set(userId, count);
+      counts.delete(userId);
+      const timer = setTimeout(() => {
+        leaving.delete(userId);
+        void backend.offline(userId);
+      }, graceMs);
+      timer.unref();
+      leaving.set(userId, timer);
     },
-    get(userId) {
-      const online = connections.has(userId);
-      return { userId, status: online ? 'ONLINE' : 'OFFLINE', lastActiveAt: online ? now() : (lastActive.get(userId) ?? null) };
+    close() {
+      for (const timer of leaving.values()) clearTimeout(timer);
+      leaving.clear();
+      counts.clear();
+    },
+  };
+}
+
+/** Presence within this one process: the embedded default. */
+export function createLocalPresence(options: PresenceOptions): PresenceTracker {
+  const now = options.now ?? Date.now;
+  const online = new Set<string>();
+  const lastActive = new Map<string, number>();
+  const counter = createConnectionCounter(options, {
+    async online(userId) {
+      online.add(userId);
+      lastActive.set(userId, now());
+      options.onChange({ userId, status: 'ONLINE', lastActiveAt: new Date(now()) });
+    },
+    async offline(userId) {
+      online.delete(userId);
+      lastActive.set(userId, now());
+      options.onChange({ userId, status: 'OFFLINE', lastActiveAt: new Date(now()) });
+    },
+  });
+  return {
+    connected: counter.connected,
+    disconnected: counter.disconnected,
+    async get(userIds) {
+      return userIds.map((userId) => {
+        const isOnline = online.has(userId);
+        const last = lastActive.get(userId);
+        return {
+          userId,
+          status: isOnline ? 'ONLINE' : 'OFFLINE',
+          lastActiveAt: isOnline ? new Date(now()) : last === undefined ? null : new Date(last),
+        };
+      });
+    },
+    async close() {
+      counter.close();
     },
   };
 }

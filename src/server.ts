@@ -24,7 +24,8 @@ import { createContext, type Auth, type Services } from './context';
 import { createErrorFormatter, ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from './errors';
 import { createIdGenerator } from './ids';
 import { createLogger, type Logger } from './log';
-import { createLocalPresence, type PresenceTracker } from './presence';
+import { createLocalPresence, type PresenceOptions, type PresenceTracker } from './presence';
+import { publishPresence } from './presenceStream';
 import type { PubSub } from './pubsub/pubsub';
 import { maxFieldsRule } from './queryLimits';
 import { createRateLimiter } from './rateLimit';
@@ -44,8 +45,11 @@ export interface ServerOptions {
   log?: Logger;
   /** Password hashing cost. @default defaultScryptParams */
   passwordParams?: ScryptParams;
-  /** @default local connection counting */
-  presence?: PresenceTracker;
+  /**
+   * Makes the presence tracker, given where to report status changes.
+   * @default presence within this process
+   */
+  presence?: (options: PresenceOptions) => PresenceTracker;
   /** Where clients should connect; the server registers itself there. @default this process alone */
   discovery?: Discovery;
   /** The clock. @default () => new Date() */
@@ -86,7 +90,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
-    presence: options.presence ?? createLocalPresence(),
+    presence: (options.presence ?? createLocalPresence)({
+      graceMs: config.presenceGraceMs,
+      // Fanned out to friends' pair channels; a failure only costs that announcement.
+      onChange: (record) => void publishPresence(store, pubsub, record).catch((error) => log.warn('presence fan-out failed', error)),
+    }),
     discovery: options.discovery ?? createLocalDiscovery(),
     passwordParams: options.passwordParams ?? defaultScryptParams,
     limiters: { messages: createRateLimiter(config.messageRate), auth: createRateLimiter(config.authRate) },
@@ -162,7 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     connections: () => connections.open,
     // Out of discovery first, so that no client is sent here while it drains.
-    stop: () => (stopping ??= registration.stop().then(() => apollo.stop())),
+    stop: () => (stopping ??= registration.stop().then(() => apollo.stop()).then(() => services.presence.close())),
   };
 }
 
@@ -232,7 +240,7 @@ function attachGraphqlWs(options: GraphqlWsOptions) {
         }
         viewers.set(ctx, auth);
         connections.open++;
-        services.presence.connected(auth.userId);
+        await services.presence.connected(auth.userId);
         return true;
       },
       onClose: (ctx) => {
@@ -240,7 +248,7 @@ function attachGraphqlWs(options: GraphqlWsOptions) {
         if (!claims) return;
         viewers.delete(ctx);
         connections.open--;
-        services.presence.disconnected(claims.userId);
+        void services.presence.disconnected(claims.userId);
       },
       onSubscribe: (ctx, _id, payload) => {
         const claims = viewers.get(ctx);
@@ -270,6 +278,7 @@ function attachGraphqlWs(options: GraphqlWsOptions) {
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
     wsServer,
-    options.keepAliveMs,
+    // Pings often enough that a connection that stopped answering is dropped well within the presence timeout.
+    options.keepAliveMs ?? Math.min(12_000, Math.floor(services.config.presenceTimeoutMs / 3)),
   );
 }

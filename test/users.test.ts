@@ -223,12 +223,17 @@ describe('users and friends', () => {
     expect(codes(await gql(server.url, REMOVE, { u: '999' }, a!.token))).toEqual(['NOT_FOUND']);
   });
 
-  it('shows presence only for the viewer until friends presence exists', async () => {
-    const [a, b] = await signUpMany(server.url, 2);
-    const q = 'query($ids: [ID!]!) { presence(userIds: $ids) { userId status } }';
-    const res = await gqlOk(server.url, q, { ids: [a!.id, b!.id] }, a!.token);
-    expect(res.presence).toEqual([{ userId: a!.id, status: 'OFFLINE' }]);
-    const other = await gqlOk(server.url, 'query($id: ID!) { user(id: $id) { presence { status } } }', { id: b!.id }, a!.token);
+  it('shows presence to the viewer and mutual friends only', async () => {
+    const [a, b, c] = await signUpMany(server.url, 3);
+    await gqlOk(server.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: b!.id }, a!.token);
+    await gqlOk(server.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: a!.id }, b!.token);
+    const q = 'query($ids: [ID!]!) { presence(userIds: $ids) { userId status lastActiveAt } }';
+    const res = await gqlOk(server.url, q, { ids: [a!.id, b!.id, c!.id] }, a!.token);
+    expect(res.presence).toEqual([
+      { userId: a!.id, status: 'OFFLINE', lastActiveAt: null },
+      { userId: b!.id, status: 'OFFLINE', lastActiveAt: null },
+    ]);
+    const other = await gqlOk(server.url, 'query($id: ID!) { user(id: $id) { presence { status } } }', { id: c!.id }, a!.token);
     expect(other.user.presence).toBeNull();
   });
 });

@@ -20,10 +20,16 @@ export interface PresenceEvent {
   lastActiveAt: string | null;
 }
 
+/** On a user's control channel: their mutual friends may have changed (with `friendId`). */
+export interface FriendsChangedEvent {
+  friendId: string;
+}
+
 /** Every topic and the event it carries. */
 export interface Topics {
   messageAdded: MessageEvent;
   presenceChanged: PresenceEvent;
+  friendsChanged: FriendsChangedEvent;
 }
 
 /** A topic's name. */

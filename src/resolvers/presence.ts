@@ -3,15 +3,14 @@ import { badInput } from '../errors';
 import type { Resolvers } from '../generated/graphql';
 import { limits } from '../limits';
 import type { PresenceRecord } from '../presence';
-import { eventsOnly } from '../pubsub/pubsub';
+import { openPresenceStream } from '../presenceStream';
 import { distinct } from './access';
 
-/**
- * `subjectId`'s presence if `viewerId` may see it, else null. Until friends'
- * presence is built, only the viewer's own is visible.
- */
+/** `subjectId`'s presence if `viewerId` may see it (themselves or a mutual friend), else null. */
 export async function visiblePresence(ctx: Context, viewerId: string | null, subjectId: string): Promise<PresenceRecord | null> {
-  return subjectId === viewerId ? ctx.services.presence.get(subjectId) : null;
+  if (viewerId === null) return null;
+  if (subjectId !== viewerId && !(await ctx.loaders.friendIds.load(viewerId)).has(subjectId)) return null;
+  return ctx.loaders.presence.load(subjectId);
 }
 
 /** Presence queries and the friends' presence stream. */
@@ -29,14 +28,10 @@ export const presenceResolvers: Resolvers = {
     presenceChanged: {
       subscribe: async (_parent, _args, ctx) => {
         const viewer = await requireViewer(ctx);
-        // Nothing publishes friends' presence yet: the stream stays open and quiet.
-        return eventsOnly(await ctx.services.pubsub.subscribe('presenceChanged', `user:${viewer.id}`));
+        const { store, pubsub, presence } = ctx.services;
+        return openPresenceStream({ store, pubsub, presence, viewerId: viewer.id });
       },
-      resolve: (event: { userId: string; status: 'ONLINE' | 'OFFLINE'; lastActiveAt: string | null }) => ({
-        userId: event.userId,
-        status: event.status,
-        lastActiveAt: event.lastActiveAt === null ? null : new Date(event.lastActiveAt),
-      }),
+      resolve: (record: PresenceRecord) => record,
     },
   },
 };

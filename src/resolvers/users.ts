@@ -5,6 +5,7 @@ import type { Resolvers } from '../generated/graphql';
 import { codePointLength, limits } from '../limits';
 import type { UserRecord } from '../store/store';
 import { optionalViewerId, requireUsers, spend } from './access';
+import { publishFriendsChanged } from '../presenceStream';
 import { visiblePresence } from './presence';
 
 /** A username as stored: lowercase; BAD_USER_INPUT unless 3 to 32 of a-z, 0-9, _. */
@@ -102,6 +103,7 @@ export const userResolvers: Resolvers = {
       if (userId === viewer.id) throw badInput('userId', 'you cannot add yourself as a friend');
       const [friend] = await requireUsers(ctx, [userId]);
       await ctx.services.store.friends.add(viewer.id, userId);
+      await publishFriendsChanged(ctx.services.pubsub, viewer.id, userId);
       return friend!;
     },
 
@@ -111,6 +113,7 @@ export const userResolvers: Resolvers = {
       const user = await ctx.loaders.users.load(userId);
       if (!user) throw notFound('user', userId);
       await ctx.services.store.friends.remove(viewer.id, userId);
+      await publishFriendsChanged(ctx.services.pubsub, viewer.id, userId);
       return true;
     },
   },

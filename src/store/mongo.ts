@@ -252,15 +252,31 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
   }
 
   /**
-   * Makes `userIds` members, each in a free slot, all or none: when the slots
-   * run out (also because of a concurrent add), the ones this call took are
-   * given back. Returns the member count it would have reached when refused.
+   * Makes `userIds` members, each in a free slot, all or none. A batch that
+   * runs out of slots because a concurrent add took some gives its own back
+   * and tries again after a random pause, counting afresh: so two adds that
+   * fit only one at a time end with one added and one refused, never both
+   * refused, and never more members than slots.
    */
   async function join(conversationId: string, userIds: readonly string[], maxMembers: number): Promise<{ ok: true } | { ok: false; memberCount: number }> {
     const limit = Math.min(maxMembers, maxSlots);
+    const wanted = [...new Set(userIds)];
+    const joinedSeq = (await newestMessage(conversationId))?.seq ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      const current = await c.memberships.find({ conversationId }, { projection: { userId: 1 } }).toArray();
+      const missing = wanted.filter((id) => !current.some((m) => m.userId === id));
+      const memberCount = current.length + missing.length;
+      if (memberCount > limit) return { ok: false, memberCount };
+      if (await takeSlots(conversationId, missing, limit, joinedSeq)) return { ok: true };
+      if (attempt === 20) return { ok: false, memberCount };
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+    }
+  }
+
+  /** Inserts a membership in a free slot for each user; false, with all of them removed again, if the slots ran out. */
+  async function takeSlots(conversationId: string, userIds: readonly string[], limit: number, joinedSeq: number): Promise<boolean> {
     const taken: string[] = [];
-    const newest = await newestMessage(conversationId);
-    for (const userId of new Set(userIds)) {
+    for (const userId of userIds) {
       const _id = membershipId(conversationId, userId);
       for (;;) {
         const current = await c.memberships.find({ conversationId }, { projection: { userId: 1, slot: 1 } }).toArray();
@@ -270,19 +286,10 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
         while (used.has(slot)) slot++;
         if (slot > limit) {
           await c.memberships.deleteMany({ _id: { $in: taken } });
-          const notYetMembers = [...new Set(userIds)].filter((id) => !current.some((m) => m.userId === id)).length;
-          return { ok: false, memberCount: current.length + notYetMembers };
+          return false;
         }
         try {
-          await c.memberships.insertOne({
-            _id,
-            conversationId,
-            userId,
-            slot,
-            joinedSeq: newest?.seq ?? 0,
-            lastReadSeq: 0,
-            lastReadMessageId: null,
-          });
+          await c.memberships.insertOne({ _id, conversationId, userId, slot, joinedSeq, lastReadSeq: 0, lastReadMessageId: null });
           taken.push(_id);
           break;
         } catch (error) {
@@ -291,7 +298,7 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
         }
       }
     }
-    return { ok: true };
+    return true;
   }
 
   async function insertConversation(doc: ConversationDoc, memberIds: readonly string[]): Promise<boolean> {
