@@ -47,6 +47,11 @@ export interface Config {
   presenceTimeoutMs: number;
   /** PRESENCE_GRACE_MS: a device reconnecting within this long causes no OFFLINE/ONLINE flapping. @default 3000 */
   presenceGraceMs: number;
+  /**
+   * Firebase credentials for push: FIREBASE_SERVICE_ACCOUNT (the service-account JSON itself)
+   * or GOOGLE_APPLICATION_CREDENTIALS (a path to it). @default none: push is off
+   */
+  pushCredentials: { serviceAccount: Record<string, unknown> } | { file: string } | null;
 }
 
 /** A setting that cannot be used; the message names the variable. */
@@ -80,6 +85,21 @@ function positive(env: Env, name: string, fallback: number): number {
 function optional(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+function pushCredentials(env: Env): Config['pushCredentials'] {
+  const json = optional(env, 'FIREBASE_SERVICE_ACCOUNT');
+  if (json !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(json);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { serviceAccount: parsed as Record<string, unknown> };
+    } catch {
+      // reported below
+    }
+    throw new ConfigError('FIREBASE_SERVICE_ACCOUNT must be a service-account JSON object');
+  }
+  const file = optional(env, 'GOOGLE_APPLICATION_CREDENTIALS');
+  return file === undefined ? null : { file };
 }
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -118,5 +138,6 @@ export function loadConfig(env: Env): Config {
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),
     presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 3000, 0, 600_000),
+    pushCredentials: pushCredentials(env),
   };
 }

@@ -7,6 +7,7 @@ import type { IdGenerator } from './ids';
 import { createLoaders, type Loaders } from './loaders';
 import type { Logger } from './log';
 import type { PresenceTracker } from './presence';
+import type { PushNotifier } from './push';
 import type { PubSub } from './pubsub/pubsub';
 import type { RateLimiter } from './rateLimit';
 import type { Store, UserRecord } from './store/store';
@@ -20,6 +21,7 @@ export interface Services {
   tokens: TokenService;
   presence: PresenceTracker;
   discovery: Discovery;
+  push: PushNotifier;
   log: Logger;
   passwordParams: ScryptParams;
   limiters: { messages: RateLimiter; auth: RateLimiter };

@@ -3,13 +3,28 @@
  * then the store and pub/sub backends, then the server, then signals.
  */
 import { openBackends } from './backends';
-import { loadConfig, ConfigError } from './config';
+import { cert, initializeApp, type ServiceAccount } from 'firebase-admin/app';
+import { getMessaging } from 'firebase-admin/messaging';
+import { loadConfig, ConfigError, type Config } from './config';
 import { createRedisDiscovery } from './discovery';
-import { createLogger } from './log';
+import { createLogger, type Logger } from './log';
+import { createFcmSender, type PushSender } from './push';
 import type { PresenceOptions } from './presence';
 import { createRedisPresence } from './presenceRedis';
 import { leaseWorkerId, type WorkerLease } from './workerLease';
 import { startServer } from './server';
+
+/** FCM through firebase-admin when credentials are configured; else push is off, said once. */
+function createPushSender(config: Config, log: Logger): PushSender | null {
+  const credentials = config.pushCredentials;
+  if (!credentials) {
+    log.info('push: off (set GOOGLE_APPLICATION_CREDENTIALS or FIREBASE_SERVICE_ACCOUNT to send notifications)');
+    return null;
+  }
+  const app = initializeApp({ credential: 'file' in credentials ? cert(credentials.file) : cert(credentials.serviceAccount as ServiceAccount) });
+  log.info('push: on (Firebase Cloud Messaging)');
+  return createFcmSender(getMessaging(app));
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -34,7 +49,8 @@ async function main(): Promise<void> {
   const presence = redis
     ? (options: PresenceOptions) => createRedisPresence(redis, { ...options, timeoutMs: config.presenceTimeoutMs, log })
     : undefined;
-  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log, discovery, presence });
+  const pushSender = createPushSender(config, log);
+  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log, discovery, presence, pushSender });
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;

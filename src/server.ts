@@ -26,6 +26,7 @@ import { createIdGenerator } from './ids';
 import { createLogger, type Logger } from './log';
 import { createLocalPresence, type PresenceOptions, type PresenceTracker } from './presence';
 import { publishPresence } from './presenceStream';
+import { createPushNotifier, type PushNotifierOptions, type PushSender } from './push';
 import type { PubSub } from './pubsub/pubsub';
 import { maxFieldsRule } from './queryLimits';
 import { createRateLimiter } from './rateLimit';
@@ -52,6 +53,10 @@ export interface ServerOptions {
   presence?: (options: PresenceOptions) => PresenceTracker;
   /** Where clients should connect; the server registers itself there. @default this process alone */
   discovery?: Discovery;
+  /** Sends push notifications to members with no device online. @default none: push is off */
+  pushSender?: PushSender | null;
+  /** Bounds of the push queue. @default createPushNotifier's */
+  pushLimits?: Pick<PushNotifierOptions, 'maxPending' | 'concurrency' | 'sendTimeoutMs'>;
   /** The clock. @default () => new Date() */
   now?: () => Date;
   /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
@@ -83,6 +88,11 @@ export function buildSchema(): GraphQLSchema {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, store, pubsub } = options;
   const log = options.log ?? createLogger(config.logLevel);
+  const presence = (options.presence ?? createLocalPresence)({
+    graceMs: config.presenceGraceMs,
+    // Fanned out to friends' pair channels; a failure only costs that announcement.
+    onChange: (record) => void publishPresence(store, pubsub, record).catch((error) => log.warn('presence fan-out failed', error)),
+  });
   const services: Services = {
     config,
     store,
@@ -90,11 +100,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
-    presence: (options.presence ?? createLocalPresence)({
-      graceMs: config.presenceGraceMs,
-      // Fanned out to friends' pair channels; a failure only costs that announcement.
-      onChange: (record) => void publishPresence(store, pubsub, record).catch((error) => log.warn('presence fan-out failed', error)),
-    }),
+    presence,
+    push: createPushNotifier({ store, presence, sender: options.pushSender ?? null, log, ...options.pushLimits }),
     discovery: options.discovery ?? createLocalDiscovery(),
     passwordParams: options.passwordParams ?? defaultScryptParams,
     limiters: { messages: createRateLimiter(config.messageRate), auth: createRateLimiter(config.authRate) },
@@ -170,7 +177,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     connections: () => connections.open,
     // Out of discovery first, so that no client is sent here while it drains.
-    stop: () => (stopping ??= registration.stop().then(() => apollo.stop()).then(() => services.presence.close())),
+    stop: () =>
+      (stopping ??= registration
+        .stop()
+        .then(() => apollo.stop())
+        .then(() => {
+          services.push.close();
+          return services.presence.close();
+        })),
   };
 }
 

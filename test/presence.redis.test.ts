@@ -66,6 +66,36 @@ const TIMEOUT_MS = 1500;
     watching.dispose();
   });
 
+  it('shows a non-friend nothing, and stops an open subscription\'s events when a friend is removed, across processes', async () => {
+    const [alice, bob] = await friends();
+    const [mallory] = await signUpMany(b.url, 1, 'rp');
+    const stranger = subscribe(wsClient(b.wsUrl, mallory!.token), WATCH);
+    const watching = subscribe(wsClient(b.wsUrl, bob.token), WATCH);
+    await pairLive(alice, bob);
+    const onA = await device(a, alice);
+    expect(statuses(await watching.take(1))).toEqual(['ONLINE']);
+    const q = 'query($id: ID!) { user(id: $id) { presence { status } } presence(userIds: [$id]) { status } }';
+    expect(await gqlOk(b.url, q, { id: alice.id }, mallory!.token)).toEqual({ user: { presence: null }, presence: [] });
+    await gqlOk(a.url, 'mutation($u: ID!) { removeFriend(userId: $u) }', { u: bob.id }, alice.token);
+    expect(await gqlOk(b.url, q, { id: alice.id }, bob.token)).toEqual({ user: { presence: null }, presence: [] });
+    // The subscription on B leaves the pair channel once the removal reaches it.
+    const admin = await connectRedis(cluster.current.redis.url, 'test-admin');
+    try {
+      const channel = `presenceChanged:${pairKey(alice.id, bob.id)}`;
+      for (const deadline = Date.now() + 10_000; Number((await admin.pubsub('NUMSUB', channel))[1]) > 0 && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(Number((await admin.pubsub('NUMSUB', channel))[1])).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
+    await onA.dispose();
+    await watching.expectSilence(800);
+    await stranger.expectSilence(0);
+    watching.dispose();
+    stranger.dispose();
+  });
+
   it('announces OFFLINE within the timeout when the process holding the only connection is SIGKILLed', async () => {
     const [alice, bob] = await friends();
     const doomed = await cluster.current.start({ PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS), PRESENCE_GRACE_MS: '200' });

@@ -14,6 +14,7 @@ describe('the server process (npm start)', () => {
       expect((await gqlOk(server.url, '{ me { id } }', {}, user.token)).me.id).toBe(user.id);
       expect(server.output().match(/JWT_SECRET/g)).toHaveLength(1);
       expect(server.output()).toMatch(/in-memory/);
+      expect(server.output().match(/push: off/g)).toHaveLength(1);
     } finally {
       server.child.kill('SIGKILL');
       await server.exited;
@@ -37,6 +38,7 @@ describe('the server process (npm start)', () => {
 
   it('refuses bad configuration with a clear message and exit 1', async () => {
     await expect(startServerProcess({ PORT: 'eighty' })).rejects.toThrow(/PORT must be an integer/);
+    await expect(startServerProcess({ FIREBASE_SERVICE_ACCOUNT: '{not json' })).rejects.toThrow(/FIREBASE_SERVICE_ACCOUNT must be/);
     await expect(startServerProcess({ JWT_SECRET: 'short' })).rejects.toThrow(/JWT_SECRET must be at least 32/);
   });
 });

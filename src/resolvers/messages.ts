@@ -67,12 +67,12 @@ export const messageResolvers: Resolvers = {
 
   Mutation: {
     sendMessage: async (_parent, { conversationId, content, clientMessageId }, ctx) => {
-      const { store, pubsub, ids, now, limiters, log } = ctx.services;
+      const { store, pubsub, ids, now, limiters, log, push } = ctx.services;
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       checkContent(content);
       const clientId = checkClientMessageId(clientMessageId);
       spend(limiters.messages, viewer.id);
-      const { message } = await store.messages.append({
+      const { message, created } = await store.messages.append({
         id: ids.next(),
         conversationId: conversation.id,
         senderId: viewer.id,
@@ -89,6 +89,8 @@ export const messageResolvers: Resolvers = {
       // The message is stored: a failed publish is recovered by subscribers' gap reads and `after`.
       const failed = published.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) log.warn(`publish of message ${message.id} failed`, failed.reason);
+      // Queued, never awaited: push cannot delay or fail a send. A retry is not pushed twice.
+      if (created) push.notify(message, conversation);
       return message;
     },
   },

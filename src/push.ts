@@ -1,0 +1,177 @@
+import type { Messaging } from 'firebase-admin/messaging';
+import { codePointLength } from './limits';
+import type { Logger } from './log';
+import type { PresenceTracker } from './presence';
+import type { ConversationRecord, MessageRecord, Store } from './store/store';
+
+/** One notification for up to `MAX_TOKENS_PER_MULTICAST` devices. */
+export interface PushMulticast {
+  tokens: string[];
+  title: string;
+  body: string;
+  data: Record<string, string>;
+}
+
+/** What became of one token of a multicast. */
+export type PushOutcome = { token: string; ok: true } | { token: string; ok: false; unregistered: boolean; error: string };
+
+/** Sends notifications; FCM in production, a recording fake in tests. */
+export interface PushSender {
+  sendMulticast(message: PushMulticast): Promise<PushOutcome[]>;
+}
+
+/** FCM accepts at most this many tokens in one multicast. */
+export const MAX_TOKENS_PER_MULTICAST = 500;
+/** Longer message previews are cut here (code points). */
+export const PREVIEW_MAX = 140;
+
+/** FCM's codes for a token that will never work again. */
+const UNREGISTERED = new Set(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token']);
+
+/** Sends through firebase-admin's messaging. */
+export function createFcmSender(messaging: Messaging): PushSender {
+  return {
+    async sendMulticast({ tokens, title, body, data }) {
+      const response = await messaging.sendEachForMulticast({
+        tokens,
+        notification: { title, body },
+        data,
+        android: { priority: 'high' },
+        apns: { payload: { aps: { sound: 'default' } } },
+      });
+      return response.responses.map((r, i): PushOutcome => {
+        const token = tokens[i]!;
+        if (r.success) return { token, ok: true };
+        const code = r.error?.code ?? 'unknown';
+        return { token, ok: false, unregistered: UNREGISTERED.has(code), error: code };
+      });
+    },
+  };
+}
+
+/** The preview of a message: whitespace folded, cut at PREVIEW_MAX code points with an ellipsis. */
+export function previewOf(content: string): string {
+  const folded = content.replace(/\s+/g, ' ').trim();
+  if (codePointLength(folded) <= PREVIEW_MAX) return folded;
+  return `${[...folded].slice(0, PREVIEW_MAX - 1).join('')}…`;
+}
+
+/** Options of `createPushNotifier`. */
+export interface PushNotifierOptions {
+  store: Store;
+  presence: PresenceTracker;
+  /** Null: push is off. */
+  sender: PushSender | null;
+  log: Logger;
+  /** Messages waiting to be pushed; more are dropped (and logged). @default 1000 */
+  maxPending?: number;
+  /** Messages pushed at the same time. @default 4 */
+  concurrency?: number;
+  /** A multicast that takes longer counts as failed. @default 10000 */
+  sendTimeoutMs?: number;
+}
+
+/** Pushes new messages to members with no ONLINE device, in the background. */
+export interface PushNotifier {
+  /** Queues a stored message; returns at once. */
+  notify(message: MessageRecord, conversation: ConversationRecord): void;
+  /** Messages queued or being pushed. */
+  pending(): number;
+  /** Resolves once nothing is queued or being pushed. */
+  idle(): Promise<void>;
+  /** Drops what is queued and accepts nothing more; sends in flight finish or time out. */
+  close(): void;
+}
+
+/**
+ * A bounded queue worked by a fixed number of workers: a slow or failing FCM
+ * costs at most `maxPending` queued messages and `concurrency` sends in
+ * flight, each cut off after `sendTimeoutMs`. Nothing here can delay or fail
+ * `sendMessage`.
+ */
+export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
+  const { store, presence, sender, log, maxPending = 1000, concurrency = 4, sendTimeoutMs = 10_000 } = options;
+  const queue: { message: MessageRecord; conversation: ConversationRecord }[] = [];
+  let active = 0;
+  let dropped = 0;
+  let closed = false;
+  let waiters: (() => void)[] = [];
+
+  const settle = () => {
+    if (queue.length > 0 || active > 0) return;
+    for (const resolve of waiters) resolve();
+    waiters = [];
+  };
+
+  function withTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`push send timed out after ${sendTimeoutMs}ms`)), sendTimeoutMs);
+      // A send still hanging when the process stops must not keep it alive.
+      timer.unref();
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  async function push(message: MessageRecord, conversation: ConversationRecord, send: PushSender): Promise<void> {
+    const recipients = conversation.memberIds.filter((id) => id !== message.senderId);
+    if (recipients.length === 0) return;
+    const offline = (await presence.get(recipients)).filter((p) => p.status === 'OFFLINE').map((p) => p.userId);
+    if (offline.length === 0) return;
+    const tokens = await store.pushTokens.listForUsers(offline);
+    if (tokens.length === 0) return;
+    const [senderUser] = await store.users.getMany([message.senderId]);
+    const name = senderUser?.displayName ?? 'Someone';
+    const title = conversation.kind === 'GROUP' && conversation.title ? `${name} in ${conversation.title}` : name;
+    const body = previewOf(message.content);
+    const data = { conversationId: message.conversationId, messageId: message.id, seq: String(message.seq) };
+    const owner = new Map(tokens.map((t) => [t.token, t.userId]));
+    const all = [...owner.keys()];
+    for (let i = 0; i < all.length; i += MAX_TOKENS_PER_MULTICAST) {
+      const batch = all.slice(i, i + MAX_TOKENS_PER_MULTICAST);
+      try {
+        const outcomes = await withTimeout(send.sendMulticast({ tokens: batch, title, body, data }));
+        const gone = outcomes.filter((o) => !o.ok && o.unregistered);
+        await Promise.all(gone.map((o) => store.pushTokens.unregister(owner.get(o.token)!, o.token)));
+        const failed = outcomes.filter((o) => !o.ok && !o.unregistered).length;
+        if (failed > 0) log.warn(`push for message ${message.id}: ${failed} of ${batch.length} tokens failed`);
+      } catch (error) {
+        log.warn(`push for message ${message.id} failed`, error);
+      }
+    }
+  }
+
+  function work(): void {
+    while (active < concurrency && queue.length > 0 && sender) {
+      const job = queue.shift()!;
+      active++;
+      push(job.message, job.conversation, sender)
+        .catch((error) => log.warn(`push for message ${job.message.id} failed`, error))
+        .finally(() => {
+          active--;
+          work();
+          settle();
+        });
+    }
+  }
+
+  return {
+    notify(message, conversation) {
+      if (!sender || closed) return;
+      if (queue.length >= maxPending) {
+        // Once per hundred, so that an FCM outage does not flood the log either.
+        if (dropped++ % 100 === 0) log.warn(`push queue full (${maxPending}): dropping notifications (${dropped} so far)`);
+        return;
+      }
+      queue.push({ message, conversation });
+      work();
+    },
+    pending: () => queue.length + active,
+    close() {
+      closed = true;
+      queue.length = 0;
+      settle();
+    },
+    idle: () => (queue.length === 0 && active === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+  };
+}
