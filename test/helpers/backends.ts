@@ -93,6 +93,11 @@ function managed(port: number, url: string, launch: () => ChildProcess, cleanup:
       if (child) return;
       output = '';
       child = launch();
+      // Should this test process exit without stopping it, take it along instead of leaving an orphan.
+      const launched = child;
+      const orphanGuard = () => launched.kill('SIGKILL');
+      process.once('exit', orphanGuard);
+      launched.once('exit', () => process.off('exit', orphanGuard));
       child.stdout?.on('data', (d) => (output += d));
       child.stderr?.on('data', (d) => (output += d));
       const current = child;
