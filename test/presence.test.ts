@@ -1,7 +1,8 @@
 import type { Client } from 'graphql-ws';
 import { pairKey } from '../src/presenceStream';
 import { gqlOk, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
-import { useTestServer } from './helpers/server';
+import WebSocket from 'ws';
+import { startTestServer, useTestServer } from './helpers/server';
 
 const server = useTestServer({ env: { PRESENCE_GRACE_MS: '300' } });
 
@@ -100,5 +101,28 @@ describe('presence', () => {
     await phone.dispose();
     await sub.expectSilence(800);
     sub.dispose();
+  });
+});
+
+describe('heartbeats', () => {
+  it('drops a connection that stops answering pings, and its user goes OFFLINE for friends', async () => {
+    const quick = await startTestServer({ keepAliveMs: 100, env: { PRESENCE_GRACE_MS: '50' } });
+    try {
+      const [alice, bob] = await signUpMany(quick.url, 2, 'hb');
+      await gqlOk(quick.url, ADD, { u: bob!.id }, alice!.token);
+      await gqlOk(quick.url, ADD, { u: alice!.id }, bob!.token);
+      const watching = subscribe(wsClient(quick.wsUrl, bob!.token), WATCH);
+      await quick.pubsub.waitForSubscribers('presenceChanged', pairKey(alice!.id, bob!.id), 1);
+      // A device that went silent: connected and authenticated, but answering no pings.
+      const silent = new WebSocket(quick.wsUrl, 'graphql-transport-ws', { autoPong: false });
+      const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+      silent.once('open', () => silent.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${alice!.token}` } })));
+      expect(statuses(await watching.take(1))).toEqual([`${alice!.id}:ONLINE`]);
+      await closed;
+      expect(statuses(await watching.take(1, 5000))).toEqual([`${alice!.id}:OFFLINE`]);
+      watching.dispose();
+    } finally {
+      await quick.stop();
+    }
   });
 });
