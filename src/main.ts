@@ -33,10 +33,10 @@ async function main(): Promise<void> {
     log.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process exits');
   }
   const backends = await openBackends(config, log);
-  const { store, pubsub } = backends;
+  const { store, pubsub, redis } = backends;
   let lease: WorkerLease | null = null;
-  if (config.workerId === undefined && backends.redis) {
-    lease = await leaseWorkerId(backends.redis, {
+  if (config.workerId === undefined && redis) {
+    lease = await leaseWorkerId(redis, {
       log,
       // Another process issues ids with this worker id now: ours could collide, so stop at once.
       onLost: () => process.exit(1),
@@ -44,8 +44,7 @@ async function main(): Promise<void> {
     log.info(`message ids: worker id ${lease.workerId} (leased from Redis)`);
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
-  const discovery = backends.redis ? createRedisDiscovery(backends.redis, { ttlMs: config.discoveryTtlMs, log }) : undefined;
-  const redis = backends.redis;
+  const discovery = redis ? createRedisDiscovery(redis, { ttlMs: config.discoveryTtlMs, log }) : undefined;
   const presence = redis
     ? (options: PresenceOptions) => createRedisPresence(redis, { ...options, timeoutMs: config.presenceTimeoutMs, log })
     : undefined;

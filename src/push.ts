@@ -75,10 +75,6 @@ export interface PushNotifierOptions {
 export interface PushNotifier {
   /** Queues a stored message; returns at once. */
   notify(message: MessageRecord, conversation: ConversationRecord): void;
-  /** Messages queued or being pushed. */
-  pending(): number;
-  /** Resolves once nothing is queued or being pushed. */
-  idle(): Promise<void>;
   /** Drops what is queued and accepts nothing more; sends in flight finish or time out. */
   close(): void;
 }
@@ -95,13 +91,6 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
   let active = 0;
   let dropped = 0;
   let closed = false;
-  let waiters: (() => void)[] = [];
-
-  const settle = () => {
-    if (queue.length > 0 || active > 0) return;
-    for (const resolve of waiters) resolve();
-    waiters = [];
-  };
 
   function withTimeout<T>(promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -150,7 +139,6 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
         .finally(() => {
           active--;
           work();
-          settle();
         });
     }
   }
@@ -166,12 +154,9 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
       queue.push({ message, conversation });
       work();
     },
-    pending: () => queue.length + active,
     close() {
       closed = true;
       queue.length = 0;
-      settle();
     },
-    idle: () => (queue.length === 0 && active === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
   };
 }

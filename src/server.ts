@@ -70,8 +70,6 @@ export interface RunningServer {
   /** ws://host:port/graphql */
   wsUrl: string;
   port: number;
-  /** Open, authenticated WebSocket connections. */
-  connections(): number;
   /** Stops accepting, closes every socket and waits for requests in flight. Idempotent. */
   stop(): Promise<void>;
 }
@@ -175,7 +173,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host}:${port}/graphql`,
     wsUrl,
     port,
-    connections: () => connections.open,
     // Out of discovery first, so that no client is sent here while it drains.
     stop: () =>
       (stopping ??= registration

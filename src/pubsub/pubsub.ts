@@ -154,27 +154,3 @@ export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void
   };
   return subscription;
 }
-
-/**
- * The events of a subscription without MISSED_EVENTS markers, for consumers
- * that have nothing to catch up from. `return()` releases the subscription.
- */
-export function eventsOnly<E>(subscription: Subscription<E>): AsyncIterableIterator<E> & { return(): Promise<IteratorResult<E>> } {
-  const iterator = {
-    async next(): Promise<IteratorResult<E>> {
-      for (;;) {
-        const result = await subscription.next();
-        if (result.done) return { value: undefined, done: true };
-        if (result.value !== MISSED_EVENTS) return { value: result.value, done: false };
-      }
-    },
-    async return(): Promise<IteratorResult<E>> {
-      await subscription.return();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
-}
