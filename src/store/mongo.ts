@@ -263,25 +263,40 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
     const wanted = [...new Set(userIds)];
     const joinedSeq = (await newestMessage(conversationId))?.seq ?? 0;
     for (let attempt = 0; ; attempt++) {
-      const current = await c.memberships.find({ conversationId }, { projection: { userId: 1 } }).toArray();
+      const current = await readSlots(conversationId);
       const missing = wanted.filter((id) => !current.some((m) => m.userId === id));
       const memberCount = current.length + missing.length;
       if (memberCount > limit) return { ok: false, memberCount };
-      if (await takeSlots(conversationId, missing, limit, joinedSeq)) return { ok: true };
+      if (await takeSlots(conversationId, missing, limit, joinedSeq, current)) return { ok: true };
       if (attempt === 20) return { ok: false, memberCount };
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
   }
 
-  /** Inserts a membership in a free slot for each user; false, with all of them removed again, if the slots ran out. */
-  async function takeSlots(conversationId: string, userIds: readonly string[], limit: number, joinedSeq: number): Promise<boolean> {
+  /** Who holds which slot of a conversation. */
+  async function readSlots(conversationId: string): Promise<{ userId: string; slot: number }[]> {
+    return c.memberships.find({ conversationId }, { projection: { userId: 1, slot: 1 } }).toArray();
+  }
+
+  /**
+   * Inserts a membership in a free slot for each user, starting from `current`
+   * and reading the slots again only when an insert loses a race; false, with
+   * all of them removed again, if the slots ran out.
+   */
+  async function takeSlots(
+    conversationId: string,
+    userIds: readonly string[],
+    limit: number,
+    joinedSeq: number,
+    current: { userId: string; slot: number }[],
+  ): Promise<boolean> {
     const taken: string[] = [];
+    let slots = [...current];
     for (const userId of userIds) {
       const _id = membershipId(conversationId, userId);
       for (;;) {
-        const current = await c.memberships.find({ conversationId }, { projection: { userId: 1, slot: 1 } }).toArray();
-        if (current.some((m) => m.userId === userId)) break;
-        const used = new Set(current.map((m) => m.slot));
+        if (slots.some((m) => m.userId === userId)) break;
+        const used = new Set(slots.map((m) => m.slot));
         let slot = 1;
         while (used.has(slot)) slot++;
         if (slot > limit) {
@@ -291,10 +306,12 @@ function buildMongoStore(db: Db, options: MongoStoreOptions): Store {
         try {
           await c.memberships.insertOne({ _id, conversationId, userId, slot, joinedSeq, lastReadSeq: 0, lastReadMessageId: null });
           taken.push(_id);
+          slots.push({ userId, slot });
           break;
         } catch (error) {
           // Someone took the slot, or added this user, first: look again.
           if (!isDuplicateKey(error)) throw error;
+          slots = await readSlots(conversationId);
         }
       }
     }
