@@ -59,7 +59,8 @@ export const userResolvers: Resolvers = {
 
     friends: async (_parent, _args, ctx) => {
       const viewer = await requireViewer(ctx);
-      const ids = await ctx.services.store.friends.listMutual(viewer.id);
+      // Through the loader: the presence of each friend checks the same list.
+      const ids = [...(await ctx.loaders.friendIds.load(viewer.id))];
       const users = await ctx.loaders.users.loadMany(ids);
       return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
     },
