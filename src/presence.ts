@@ -86,14 +86,17 @@ export function createLocalPresence(options: PresenceOptions): PresenceTracker {
   const lastActive = new Map<string, number>();
   const counter = createConnectionCounter(options, {
     async online(userId) {
+      const t = now();
       online.add(userId);
-      lastActive.set(userId, now());
-      options.onChange({ userId, status: 'ONLINE', lastActiveAt: new Date(now()) });
+      lastActive.set(userId, t);
+      options.onChange({ userId, status: 'ONLINE', lastActiveAt: new Date(t) });
     },
     async offline(userId) {
+      // One instant for both: the announced lastActiveAt is the one queries report afterwards.
+      const t = now();
       online.delete(userId);
-      lastActive.set(userId, now());
-      options.onChange({ userId, status: 'OFFLINE', lastActiveAt: new Date(now()) });
+      lastActive.set(userId, t);
+      options.onChange({ userId, status: 'OFFLINE', lastActiveAt: new Date(t) });
     },
   });
   return {
