@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { isLogLevel, type LogLevel } from './log';
-import { MAX_WORKER_ID } from './ids';
+import { isLogLevel, type LogLevel } from './lib/log';
+import { MAX_WORKER_ID } from './cluster/ids';
 
 /** Everything the server reads from its environment; `loadConfig` is the only reader. */
 export interface Config {
@@ -92,7 +92,8 @@ function pushCredentials(env: Env): Config['pushCredentials'] {
   if (json !== undefined) {
     try {
       const parsed: unknown = JSON.parse(json);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { serviceAccount: parsed as Record<string, unknown> };
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        return { serviceAccount: parsed as Record<string, unknown> };
     } catch {
       // reported below
     }
@@ -109,7 +110,8 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('JWT_SECRET must be at least 32 characters long');
   }
   const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
-  if (!isLogLevel(logLevel)) throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
+  if (!isLogLevel(logLevel))
+    throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
   const cors = optional(env, 'CORS_ORIGIN') ?? '*';
   return {
     port: integer(env, 'PORT', 4000, 0, 65535),
@@ -120,7 +122,13 @@ export function loadConfig(env: Env): Config {
     tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
     workerId: env.WORKER_ID?.trim() ? integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID) : undefined,
     logLevel,
-    corsOrigins: cors === '*' ? '*' : cors.split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins:
+      cors === '*'
+        ? '*'
+        : cors
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
     messageRate: {
       burst: integer(env, 'MESSAGE_RATE_BURST', 100, 1, 1_000_000),
       perSecond: positive(env, 'MESSAGE_RATE_PER_SECOND', 20),

@@ -1,30 +1,13 @@
 /**
  * The composition root and the only reader of process.env: configuration,
- * then the store and pub/sub backends, then the server, then signals.
+ * then the store and pub/sub backends, then the server (which builds every
+ * service once, server/services.ts), then signals.
  */
-import { openBackends } from './backends';
-import { cert, initializeApp, type ServiceAccount } from 'firebase-admin/app';
-import { getMessaging } from 'firebase-admin/messaging';
-import { loadConfig, ConfigError, type Config } from './config';
-import { createRedisDiscovery } from './discovery';
-import { createLogger, type Logger } from './log';
-import { createFcmSender, type PushSender } from './push';
-import type { PresenceOptions } from './presence';
-import { createRedisPresence } from './presenceRedis';
-import { leaseWorkerId, type WorkerLease } from './workerLease';
-import { startServer } from './server';
-
-/** FCM through firebase-admin when credentials are configured; else push is off, said once. */
-function createPushSender(config: Config, log: Logger): PushSender | null {
-  const credentials = config.pushCredentials;
-  if (!credentials) {
-    log.info('push: off (set GOOGLE_APPLICATION_CREDENTIALS or FIREBASE_SERVICE_ACCOUNT to send notifications)');
-    return null;
-  }
-  const app = initializeApp({ credential: 'file' in credentials ? cert(credentials.file) : cert(credentials.serviceAccount as ServiceAccount) });
-  log.info('push: on (Firebase Cloud Messaging)');
-  return createFcmSender(getMessaging(app));
-}
+import { leaseWorkerId, type WorkerLease } from './cluster/workerLease';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './lib/log';
+import { openBackends } from './server/backends';
+import { startServer } from './server/server';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -44,12 +27,7 @@ async function main(): Promise<void> {
     log.info(`message ids: worker id ${lease.workerId} (leased from Redis)`);
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
-  const discovery = redis ? createRedisDiscovery(redis, { ttlMs: config.discoveryTtlMs, log }) : undefined;
-  const presence = redis
-    ? (options: PresenceOptions) => createRedisPresence(redis, { ...options, timeoutMs: config.presenceTimeoutMs, log })
-    : undefined;
-  const pushSender = createPushSender(config, log);
-  const server = await startServer({ config: { ...config, workerId }, store, pubsub, log, discovery, presence, pushSender });
+  const server = await startServer({ config: { ...config, workerId }, store, pubsub, redis, log });
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;
@@ -74,6 +52,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? `configuration: ${error.message}` : String((error as Error)?.stack ?? error)}\n`);
+  const text =
+    error instanceof ConfigError ? `configuration: ${error.message}` : String((error as Error)?.stack ?? error);
+  process.stderr.write(`${text}\n`);
   process.exit(1);
 });

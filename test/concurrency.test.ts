@@ -1,14 +1,22 @@
-import { gqlOk, readAllMessages, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
+import {
+  gqlOk,
+  readAllMessages,
+  signUpMany,
+  subscribe,
+  wsClient,
+  type SubscriptionQueue,
+  type TestUser,
+} from './helpers/client';
 import { withLatency } from './helpers/latency';
 import { useTestServer } from './helpers/server';
 import { createMemoryStore } from '../src/store/memory';
+import { MESSAGE_ADDED_AFTER, SEND } from './helpers/operations';
 
 // Store calls take a few random milliseconds, as over a network: without that, the memory
 // store would finish every replay before the next send is even read, and never reorder publishes.
 const server = useTestServer({ store: withLatency(createMemoryStore(), 3) });
 
-const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
-const LIVE = 'subscription($c: ID, $after: ID) { messageAdded(conversationId: $c, after: $after) { id seq content } }';
+const LIVE = MESSAGE_ADDED_AFTER;
 
 async function createGroup(owner: TestUser, members: TestUser[]): Promise<string> {
   const data = await gqlOk(
@@ -35,7 +43,11 @@ it('20 clients sending 50 messages each at once: seq is exactly 1..1000, everyon
 
   const results = await Promise.all(
     users.map((user, u) =>
-      Promise.all(Array.from({ length: 50 }, (_, i) => gqlOk(server.url, SEND, { c: conversationId, t: `${u}:${i}` }, user.token))),
+      Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          gqlOk(server.url, SEND, { c: conversationId, t: `${u}:${i}` }, user.token),
+        ),
+      ),
     ),
   );
   const sent = results.flat().map((r) => r.sendMessage);
@@ -63,14 +75,16 @@ it('resume with `after` while others keep sending: replay plus live is exactly t
   // A backlog several replay pages long, so that live sends overlap the replay.
   await Promise.all(
     senders.map(async (sender, s) => {
-      for (let i = 0; i < 110; i++) await gqlOk(server.url, SEND, { c: conversationId, t: `old ${s}:${i}` }, sender.token);
+      for (let i = 0; i < 110; i++)
+        await gqlOk(server.url, SEND, { c: conversationId, t: `old ${s}:${i}` }, sender.token);
     }),
   );
   const cursor = (await readAllMessages(server.url, reader.token, conversationId))[49]!.id;
 
   let sending = true;
   const senderLoops = senders.map(async (sender, s) => {
-    for (let i = 0; sending; i++) await gqlOk(server.url, SEND, { c: conversationId, t: `live ${s}:${i}` }, sender.token);
+    for (let i = 0; sending; i++)
+      await gqlOk(server.url, SEND, { c: conversationId, t: `live ${s}:${i}` }, sender.token);
   });
   await new Promise((r) => setTimeout(r, 50));
   const resumed = subscribe(wsClient(server.wsUrl, reader.token), LIVE, { c: conversationId, after: cursor });

@@ -11,16 +11,21 @@ const contractPath = join(root, '..', 'shared', 'contract', 'schema.graphql');
 const hasContract = existsSync(contractPath);
 if (!hasContract) {
   // eslint-disable-next-line no-console
-  console.warn(`SKIPPED: the contract check needs ${contractPath} (../shared beside the project), which is absent here.`);
+  console.warn(
+    `SKIPPED: the contract check needs ${contractPath} (../shared beside the project), which is absent here.`,
+  );
 }
 
 const server = useTestServer();
 
-(hasContract ? it : it.skip)('serves a schema with no breaking change against ../shared/contract/schema.graphql', async () => {
-  const contract = buildSchema(readFileSync(contractPath, 'utf8'));
-  const served = buildClientSchema((await gqlOk(server.url, getIntrospectionQuery())) as never);
-  expect(findBreakingChanges(contract, served).map((c) => `${c.type}: ${c.description}`)).toEqual([]);
-});
+(hasContract ? it : it.skip)(
+  'serves a schema with no breaking change against ../shared/contract/schema.graphql',
+  async () => {
+    const contract = buildSchema(readFileSync(contractPath, 'utf8'));
+    const served = buildClientSchema((await gqlOk(server.url, getIntrospectionQuery())) as never);
+    expect(findBreakingChanges(contract, served).map((c) => `${c.type}: ${c.description}`)).toEqual([]);
+  },
+);
 
 (hasContract ? it : it.skip)("passes the contract's own check script against the running server", async () => {
   // Asynchronously: the server answering the script runs in this process.

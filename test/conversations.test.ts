@@ -1,13 +1,15 @@
 import { codes, gql, gqlOk, signUpMany, type TestUser } from './helpers/client';
 import { useTestServer } from './helpers/server';
+import { LEAVE, SEND } from './helpers/operations';
 
 const server = useTestServer();
 
-const OPEN_DIRECT = 'mutation($u: ID!) { openDirectConversation(userId: $u) { id kind title members { id } createdAt } }';
-const CREATE_GROUP = 'mutation($t: String!, $m: [ID!]!) { createGroup(title: $t, memberIds: $m) { id kind title members { id } } }';
-const ADD_MEMBERS = 'mutation($c: ID!, $u: [ID!]!) { addGroupMembers(conversationId: $c, userIds: $u) { id members { id } } }';
-const LEAVE = 'mutation($c: ID!) { leaveConversation(conversationId: $c) }';
-const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
+const OPEN_DIRECT =
+  'mutation($u: ID!) { openDirectConversation(userId: $u) { id kind title members { id } createdAt } }';
+const CREATE_GROUP =
+  'mutation($t: String!, $m: [ID!]!) { createGroup(title: $t, memberIds: $m) { id kind title members { id } } }';
+const ADD_MEMBERS =
+  'mutation($c: ID!, $u: [ID!]!) { addGroupMembers(conversationId: $c, userIds: $u) { id members { id } } }';
 const CONVERSATION = `query($id: ID!) {
   conversation(id: $id) { id kind title members { id } lastMessage { id content } unreadCount lastReadMessageId }
 }`;
@@ -17,7 +19,8 @@ const LIST = `query($first: Int, $after: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }`;
-const MARK_READ = 'mutation($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id unreadCount lastReadMessageId } }';
+const MARK_READ =
+  'mutation($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id unreadCount lastReadMessageId } }';
 
 const ids = (users: { id: string }[]) => users.map((u) => u.id).sort();
 
@@ -41,7 +44,9 @@ describe('direct conversations', () => {
     const [a, b] = await signUpMany(server.url, 2);
     const opened = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        i % 2 ? gqlOk(server.url, OPEN_DIRECT, { u: b!.id }, a!.token) : gqlOk(server.url, OPEN_DIRECT, { u: a!.id }, b!.token),
+        i % 2
+          ? gqlOk(server.url, OPEN_DIRECT, { u: b!.id }, a!.token)
+          : gqlOk(server.url, OPEN_DIRECT, { u: a!.id }, b!.token),
       ),
     );
     expect(new Set(opened.map((o) => o.openDirectConversation.id)).size).toBe(1);
@@ -55,7 +60,9 @@ describe('direct conversations', () => {
     expect(codes(await gql(server.url, OPEN_DIRECT, { u: '31337' }, a!.token))).toEqual(['NOT_FOUND']);
     const direct = (await gqlOk(server.url, OPEN_DIRECT, { u: b!.id }, a!.token)).openDirectConversation;
     expect(codes(await gql(server.url, LEAVE, { c: direct.id }, a!.token))).toEqual(['BAD_USER_INPUT']);
-    expect(codes(await gql(server.url, ADD_MEMBERS, { c: direct.id, u: [b!.id] }, a!.token))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await gql(server.url, ADD_MEMBERS, { c: direct.id, u: [b!.id] }, a!.token))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
   });
 });
 
@@ -75,7 +82,12 @@ describe('groups', () => {
   it('allows exactly 100 members; 101 is BAD_USER_INPUT and creates nothing', async () => {
     const [owner, ...rest] = users;
     const before = (await gqlOk(server.url, LIST, { first: 100 }, owner!.token)).conversations.edges.length;
-    const res = await gql(server.url, CREATE_GROUP, { t: 'too big', m: rest.slice(0, 100).map((u) => u.id) }, owner!.token);
+    const res = await gql(
+      server.url,
+      CREATE_GROUP,
+      { t: 'too big', m: rest.slice(0, 100).map((u) => u.id) },
+      owner!.token,
+    );
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect((await gqlOk(server.url, LIST, { first: 100 }, owner!.token)).conversations.edges.length).toBe(before);
     const full = await createGroup(owner!, rest.slice(0, 99), 'full');
@@ -104,8 +116,12 @@ describe('groups', () => {
     const [a, b] = users;
     expect(codes(await gql(server.url, CREATE_GROUP, { t: 'x', m: [b!.id, '777'] }, a!.token))).toEqual(['NOT_FOUND']);
     const group = await createGroup(a!, []);
-    expect(codes(await gql(server.url, ADD_MEMBERS, { c: group.id, u: [b!.id, '777'] }, a!.token))).toEqual(['NOT_FOUND']);
-    expect((await gqlOk(server.url, CONVERSATION, { id: group.id }, a!.token)).conversation.members).toEqual([{ id: a!.id }]);
+    expect(codes(await gql(server.url, ADD_MEMBERS, { c: group.id, u: [b!.id, '777'] }, a!.token))).toEqual([
+      'NOT_FOUND',
+    ]);
+    expect((await gqlOk(server.url, CONVERSATION, { id: group.id }, a!.token)).conversation.members).toEqual([
+      { id: a!.id },
+    ]);
   });
 
   it('refuses an empty title and lets only members add members', async () => {
@@ -123,7 +139,9 @@ describe('groups', () => {
     expect((await gqlOk(server.url, LEAVE, { c: group.id }, b!.token)).leaveConversation).toBe(true);
     expect(codes(await gql(server.url, CONVERSATION, { id: group.id }, b!.token))).toEqual(['FORBIDDEN']);
     expect(codes(await gql(server.url, SEND, { c: group.id, t: 'hi' }, b!.token))).toEqual(['FORBIDDEN']);
-    expect((await gqlOk(server.url, CONVERSATION, { id: group.id }, a!.token)).conversation.members).toEqual([{ id: a!.id }]);
+    expect((await gqlOk(server.url, CONVERSATION, { id: group.id }, a!.token)).conversation.members).toEqual([
+      { id: a!.id },
+    ]);
     expect(codes(await gql(server.url, LEAVE, { c: '4444' }, b!.token))).toEqual(['NOT_FOUND']);
   });
 });
@@ -169,11 +187,20 @@ describe('conversation and conversations', () => {
     const [a, b] = await signUpMany(server.url, 2);
     const group = await createGroup(a!, [b!]);
     const sent = [];
-    for (const [user, text] of [[b, 'b1'], [a, 'a1'], [b, 'b2'], [b, 'b3']] as const) {
+    for (const [user, text] of [
+      [b, 'b1'],
+      [a, 'a1'],
+      [b, 'b2'],
+      [b, 'b3'],
+    ] as const) {
       sent.push((await gqlOk(server.url, SEND, { c: group.id, t: text }, user!.token)).sendMessage);
     }
     let view = (await gqlOk(server.url, CONVERSATION, { id: group.id }, a!.token)).conversation;
-    expect(view).toMatchObject({ unreadCount: 3, lastReadMessageId: null, lastMessage: { id: sent[3].id, content: 'b3' } });
+    expect(view).toMatchObject({
+      unreadCount: 3,
+      lastReadMessageId: null,
+      lastMessage: { id: sent[3].id, content: 'b3' },
+    });
     const bView = (await gqlOk(server.url, CONVERSATION, { id: group.id }, b!.token)).conversation;
     expect(bView.unreadCount).toBe(1);
 
@@ -186,7 +213,9 @@ describe('conversation and conversations', () => {
 
     const other = await createGroup(b!, []);
     const foreign = (await gqlOk(server.url, SEND, { c: other.id, t: 'x' }, b!.token)).sendMessage;
-    expect(codes(await gql(server.url, MARK_READ, { c: group.id, m: foreign.id }, a!.token))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await gql(server.url, MARK_READ, { c: group.id, m: foreign.id }, a!.token))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
     expect(codes(await gql(server.url, MARK_READ, { c: other.id, m: foreign.id }, a!.token))).toEqual(['FORBIDDEN']);
   });
 });

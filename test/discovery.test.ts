@@ -3,6 +3,7 @@ import { gqlOk, signUp, subscribe, wsClient } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
 import { useCluster } from './helpers/cluster';
 import { startTestServer } from './helpers/server';
+import { MESSAGE_ADDED_IDS } from './helpers/operations';
 
 const CHAT_SERVER = '{ chatServer }';
 
@@ -41,7 +42,7 @@ const run = backendsAvailable('the discovery suite');
     for (let i = 0; i < 3; i++) {
       const client = wsClient(a.wsUrl, user.token);
       clients.push(client);
-      subscribe(client, 'subscription { messageAdded { id } }');
+      subscribe(client, MESSAGE_ADDED_IDS);
     }
     expect(await eventually(ask, (url) => url === b.wsUrl)).toBe(b.wsUrl);
     expect((await gqlOk(b.url, CHAT_SERVER, {}, user.token)).chatServer).toBe(b.wsUrl);

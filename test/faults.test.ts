@@ -13,8 +13,19 @@ const LIVE = 'subscription($c: ID) { messageAdded(conversationId: $c) { id seq c
   it('Redis restarted under live subscriptions: they resume by themselves and miss nothing sent meanwhile', async () => {
     const [a, b] = [await holder.current.start(), await holder.current.start()];
     const [alice, bob] = await signUpMany(a.url, 2, 'redis');
-    const c = (await gqlOk(a.url, 'mutation($m: [ID!]!) { createGroup(title: "r", memberIds: $m) { id } }', { m: [bob!.id] }, alice!.token)).createGroup.id;
-    const subs = [subscribe(wsClient(b.wsUrl, bob!.token), LIVE), subscribe(wsClient(b.wsUrl, bob!.token), LIVE, { c }), subscribe(wsClient(a.wsUrl, alice!.token), LIVE)];
+    const c = (
+      await gqlOk(
+        a.url,
+        'mutation($m: [ID!]!) { createGroup(title: "r", memberIds: $m) { id } }',
+        { m: [bob!.id] },
+        alice!.token,
+      )
+    ).createGroup.id;
+    const subs = [
+      subscribe(wsClient(b.wsUrl, bob!.token), LIVE),
+      subscribe(wsClient(b.wsUrl, bob!.token), LIVE, { c }),
+      subscribe(wsClient(a.wsUrl, alice!.token), LIVE),
+    ];
     const first = await probe(a.url, alice!, c, subs);
 
     await holder.current.redis.stop();
@@ -44,7 +55,14 @@ const LIVE = 'subscription($c: ID) { messageAdded(conversationId: $c) { id seq c
     const [a, b] = [await holder.current.start(), await holder.current.start()];
     const users = await signUpMany(b.url, 4, 'kill');
     const [reader, ...senders] = users;
-    const c = (await gqlOk(b.url, 'mutation($m: [ID!]!) { createGroup(title: "k", memberIds: $m) { id } }', { m: senders.map((s) => s.id) }, reader!.token)).createGroup.id;
+    const c = (
+      await gqlOk(
+        b.url,
+        'mutation($m: [ID!]!) { createGroup(title: "k", memberIds: $m) { id } }',
+        { m: senders.map((s) => s.id) },
+        reader!.token,
+      )
+    ).createGroup.id;
     const onB = subscribe(wsClient(b.wsUrl, reader!.token), LIVE, { c });
     const first = await probe(b.url, senders[0]!, c, [onB]);
 

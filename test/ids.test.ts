@@ -1,4 +1,4 @@
-import { createIdGenerator, snowflakeTime, SNOWFLAKE_EPOCH_MS } from '../src/ids';
+import { createIdGenerator, snowflakeTime, SNOWFLAKE_EPOCH_MS } from '../src/cluster/ids';
 
 describe('Snowflake ids', () => {
   it('strictly increase within a generator, also past 4096 in one millisecond', () => {

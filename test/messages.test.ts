@@ -1,5 +1,6 @@
-import { codes, gql, gqlOk, signUp, signUpMany, subscribe, wsClient, type TestUser } from './helpers/client';
+import { codes, gql, gqlOk, signUpMany, subscribe, wsClient, type TestUser } from './helpers/client';
 import { useTestServer } from './helpers/server';
+import { CREATE_GROUP, LEAVE } from './helpers/operations';
 
 const server = useTestServer();
 
@@ -15,12 +16,7 @@ const HISTORY = `query($c: ID!, $first: Int, $after: ID, $last: Int, $before: ID
 const LIVE = `subscription($c: ID, $after: ID) { messageAdded(conversationId: $c, after: $after) { id seq content conversationId sender { id } } }`;
 
 async function group(owner: TestUser, members: TestUser[], title = 'test group'): Promise<string> {
-  const data = await gqlOk(
-    server.url,
-    'mutation($t: String!, $m: [ID!]!) { createGroup(title: $t, memberIds: $m) { id } }',
-    { t: title, m: members.map((m) => m.id) },
-    owner.token,
-  );
+  const data = await gqlOk(server.url, CREATE_GROUP, { t: title, m: members.map((m) => m.id) }, owner.token);
   return data.createGroup.id;
 }
 
@@ -42,7 +38,13 @@ describe('sendMessage', () => {
   it('stores the message with seq 1, 2, 3 and a time-ordered id', async () => {
     const first = await send(alice, conversationId, 'hello');
     const second = await send(bob, conversationId, 'hi alice');
-    expect(first).toMatchObject({ seq: 1, content: 'hello', conversationId, clientMessageId: null, sender: { id: alice.id } });
+    expect(first).toMatchObject({
+      seq: 1,
+      content: 'hello',
+      conversationId,
+      clientMessageId: null,
+      sender: { id: alice.id },
+    });
     expect(second.seq).toBe(2);
     expect(BigInt(second.id) > BigInt(first.id)).toBe(true);
     expect(new Date(first.createdAt).toISOString()).toBe(first.createdAt);
@@ -94,7 +96,9 @@ describe('sendMessage', () => {
 
   it('is FORBIDDEN for a non-member and NOT_FOUND for an unknown conversation', async () => {
     const before = await history(alice, conversationId, { last: 1 });
-    expect(codes(await gql(server.url, SEND, { c: conversationId, t: 'let me in' }, carol.token))).toEqual(['FORBIDDEN']);
+    expect(codes(await gql(server.url, SEND, { c: conversationId, t: 'let me in' }, carol.token))).toEqual([
+      'FORBIDDEN',
+    ]);
     expect(codes(await gql(server.url, SEND, { c: '12345', t: 'anyone?' }, carol.token))).toEqual(['NOT_FOUND']);
     expect(await history(alice, conversationId, { last: 1 })).toEqual(before);
   });
@@ -118,7 +122,12 @@ describe('messages (history)', () => {
   it('returns the newest 50, oldest first, by default', async () => {
     const page = await history(bob, conversationId);
     expect(contents(page)).toEqual(range(71, 120));
-    expect(page.pageInfo).toEqual({ hasPreviousPage: true, hasNextPage: false, startCursor: ids[70], endCursor: ids[119] });
+    expect(page.pageInfo).toEqual({
+      hasPreviousPage: true,
+      hasNextPage: false,
+      startCursor: ids[70],
+      endCursor: ids[119],
+    });
     expect(page.edges.every((e: any) => e.cursor === e.node.id)).toBe(true);
   });
 
@@ -186,7 +195,10 @@ describe('messageAdded', () => {
   });
 
   it("delivers to every open connection of every member, including the sender's other devices", async () => {
-    const devices = [alice, alice, bob, bob, bob].map((u) => ({ user: u, sub: subscribe(wsClient(server.wsUrl, u.token), LIVE) }));
+    const devices = [alice, alice, bob, bob, bob].map((u) => ({
+      user: u,
+      sub: subscribe(wsClient(server.wsUrl, u.token), LIVE),
+    }));
     await server.pubsub.waitForSubscribers('messageAdded', alice.id, 2);
     await server.pubsub.waitForSubscribers('messageAdded', bob.id, 3);
     const other = subscribe(wsClient(server.wsUrl, mallory.token), LIVE);
@@ -194,7 +206,12 @@ describe('messageAdded', () => {
     const sent = await send(alice, conversationId, 'to all devices');
     for (const { sub } of devices) {
       const [got] = await sub.take(1);
-      expect(got.messageAdded).toMatchObject({ id: sent.id, seq: sent.seq, content: 'to all devices', sender: { id: alice.id } });
+      expect(got.messageAdded).toMatchObject({
+        id: sent.id,
+        seq: sent.seq,
+        content: 'to all devices',
+        sender: { id: alice.id },
+      });
     }
     await other.expectSilence(150);
     [...devices.map((d) => d.sub), other].forEach((s) => s.dispose());
@@ -227,7 +244,9 @@ describe('messageAdded', () => {
 
   it('refuses a non-member with FORBIDDEN, and bad cursors with BAD_USER_INPUT', async () => {
     const client = wsClient(server.wsUrl, mallory.token);
-    expect((await subscribe(client, LIVE, { c: conversationId }).errors()).map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect((await subscribe(client, LIVE, { c: conversationId }).errors()).map((e) => e.extensions?.code)).toEqual([
+      'FORBIDDEN',
+    ]);
     const own = await group(mallory, []);
     const theirs = await history(alice, conversationId, { last: 1 });
     const foreignCursor = subscribe(client, LIVE, { c: own, after: theirs.edges[0].cursor });
@@ -245,7 +264,7 @@ describe('messageAdded', () => {
     await server.pubsub.waitForSubscribers('messageAdded', bob.id);
     await server.pubsub.waitForSubscribers('messageAdded', dave.id);
     await send(alice, gid, 'before dave');
-    await gqlOk(server.url, 'mutation($c: ID!) { leaveConversation(conversationId: $c) }', { c: gid }, bob.token);
+    await gqlOk(server.url, LEAVE, { c: gid }, bob.token);
     await gqlOk(
       server.url,
       'mutation($c: ID!, $u: [ID!]!) { addGroupMembers(conversationId: $c, userIds: $u) { id } }',

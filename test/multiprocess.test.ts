@@ -1,16 +1,30 @@
-import { connectRedis } from '../src/backends';
-import { gqlOk, readAllMessages, signUp, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
+import { connectRedis } from '../src/lib/redis';
+import {
+  gqlOk,
+  readAllMessages,
+  signUp,
+  signUpMany,
+  subscribe,
+  wsClient,
+  type SubscriptionQueue,
+  type TestUser,
+} from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
 import { probe, useCluster } from './helpers/cluster';
 import type { ServerProcess } from './helpers/process';
+import { MESSAGE_ADDED_AFTER, SEND } from './helpers/operations';
 
 const run = backendsAvailable('the multi-process suite');
 
-const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
-const LIVE = 'subscription($c: ID, $after: ID) { messageAdded(conversationId: $c, after: $after) { id seq content } }';
+const LIVE = MESSAGE_ADDED_AFTER;
 
 async function createGroup(url: string, owner: TestUser, members: TestUser[]): Promise<string> {
-  const data = await gqlOk(url, 'mutation($m: [ID!]!) { createGroup(title: "g", memberIds: $m) { id } }', { m: members.map((m) => m.id) }, owner.token);
+  const data = await gqlOk(
+    url,
+    'mutation($m: [ID!]!) { createGroup(title: "g", memberIds: $m) { id } }',
+    { m: members.map((m) => m.id) },
+    owner.token,
+  );
   return data.createGroup.id;
 }
 
@@ -32,17 +46,21 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
       const numsub = async () => Number((await admin.pubsub('NUMSUB', channel))[1]);
       const clients = Array.from({ length: 50 }, () => wsClient(a.wsUrl, user.token));
       const subs = clients.map((client) => subscribe(client, LIVE));
-      for (const deadline = Date.now() + 10_000; (await numsub()) < 1 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      for (const deadline = Date.now() + 10_000; (await numsub()) < 1 && Date.now() < deadline; )
+        await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300));
       // Fifty subscribers on process A share one Redis subscription on one connection.
       expect(await numsub()).toBe(1);
-      const names = String(await admin.client('LIST')).split('\n').map((line: string) => /name=(\S*)/.exec(line)?.[1]);
+      const names = String(await admin.client('LIST'))
+        .split('\n')
+        .map((line: string) => /name=(\S*)/.exec(line)?.[1]);
       expect(names.filter((n) => n === 'chat-api:subscriber')).toHaveLength(2);
       expect(names.filter((n) => n === 'chat-api:publisher')).toHaveLength(2);
       // Half unsubscribe, the rest just drop their connection: the channel goes.
       subs.slice(0, 25).forEach((s) => s.dispose());
       await Promise.all(clients.slice(25).map((c) => c.dispose()));
-      for (const deadline = Date.now() + 10_000; (await numsub()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      for (const deadline = Date.now() + 10_000; (await numsub()) > 0 && Date.now() < deadline; )
+        await new Promise((r) => setTimeout(r, 50));
       expect(await numsub()).toBe(0);
       await Promise.all(clients.slice(0, 25).map((c) => c.dispose()));
     } finally {
@@ -67,11 +85,17 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
   it('20 clients x 50 messages split across both processes: seq exactly 1..N, every subscriber gets every message once, in order', async () => {
     const users = await signUpMany(a.url, 20, 'mp');
     const conversationId = await createGroup(a.url, users[0]!, users.slice(1));
-    const subs: SubscriptionQueue<any>[] = users.map((u, i) => subscribe(wsClient((i % 2 ? b : a).wsUrl, u.token), LIVE));
+    const subs: SubscriptionQueue<any>[] = users.map((u, i) =>
+      subscribe(wsClient((i % 2 ? b : a).wsUrl, u.token), LIVE),
+    );
     const first = await probe(b.url, users[1]!, conversationId, subs);
     const results = await Promise.all(
       users.map((user, u) =>
-        Promise.all(Array.from({ length: 50 }, (_, i) => gqlOk((u % 2 ? a : b).url, SEND, { c: conversationId, t: `${u}:${i}` }, user.token))),
+        Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            gqlOk((u % 2 ? a : b).url, SEND, { c: conversationId, t: `${u}:${i}` }, user.token),
+          ),
+        ),
       ),
     );
     const sent = results.flat().map((r) => r.sendMessage);
@@ -79,7 +103,13 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
     expect(new Set(sent.map((m) => m.id)).size).toBe(1000);
     // Each process leased its own worker id: the ids' worker bits tell the two apart.
     const workerOf = (id: string) => Number((BigInt(id) >> 12n) & 1023n);
-    const workers = (fromB: boolean) => new Set(results.filter((_, u) => (u % 2 === 1) === !fromB).flat().map((r) => workerOf(r.sendMessage.id)));
+    const workers = (fromB: boolean) =>
+      new Set(
+        results
+          .filter((_, u) => (u % 2 === 1) === !fromB)
+          .flat()
+          .map((r) => workerOf(r.sendMessage.id)),
+      );
     expect(workers(false).size).toBe(1);
     expect(workers(true).size).toBe(1);
     expect([...workers(false)][0]).not.toBe([...workers(true)][0]);
@@ -87,7 +117,9 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
       expect((await sub.take(1000, 30_000)).map((r) => r.messageAdded.seq)).toEqual(seqs(first + 1, first + 1000));
     }
     await subs[0]!.expectSilence(200);
-    expect((await readAllMessages(b.url, users[3]!.token, conversationId)).map((m) => m.seq)).toEqual(seqs(1, first + 1000));
+    expect((await readAllMessages(b.url, users[3]!.token, conversationId)).map((m) => m.seq)).toEqual(
+      seqs(1, first + 1000),
+    );
     subs.forEach((s) => s.dispose());
   }, 120_000);
 

@@ -1,10 +1,10 @@
 import { codes, gql, gqlOk, signUpMany } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
 import { useCluster } from './helpers/cluster';
+import { ADD_FRIEND, SEND } from './helpers/operations';
 
 const run = backendsAvailable('the persistence and MongoDB fault suite');
 
-const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
 const LOG_IN = 'mutation($u: String!) { logIn(username: $u, password: "password-123") { token user { id } } }';
 const VIEW = `query($c: ID!) {
   conversation(id: $c) { id title members { username } unreadCount lastReadMessageId lastMessage { content } }
@@ -18,13 +18,26 @@ const VIEW = `query($c: ID!) {
   it('keeps users, friends, conversations, history and read positions when every process restarts', async () => {
     const [a1, b1] = [await holder.current.start(), await holder.current.start()];
     const [alice, bob] = await signUpMany(a1.url, 2, 'persist');
-    await gqlOk(a1.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: bob!.id }, alice!.token);
-    await gqlOk(b1.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: alice!.id }, bob!.token);
-    const group = await gqlOk(a1.url, 'mutation($m: [ID!]!) { createGroup(title: "kept", memberIds: $m) { id } }', { m: [bob!.id] }, alice!.token);
+    await gqlOk(a1.url, ADD_FRIEND, { u: bob!.id }, alice!.token);
+    await gqlOk(b1.url, ADD_FRIEND, { u: alice!.id }, bob!.token);
+    const group = await gqlOk(
+      a1.url,
+      'mutation($m: [ID!]!) { createGroup(title: "kept", memberIds: $m) { id } }',
+      { m: [bob!.id] },
+      alice!.token,
+    );
     const c = group.createGroup.id;
     const sent = [];
-    for (let i = 0; i < 5; i++) sent.push((await gqlOk(i % 2 ? b1.url : a1.url, SEND, { c, t: `m${i}` }, (i % 2 ? bob : alice)!.token)).sendMessage);
-    await gqlOk(a1.url, 'mutation($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id } }', { c, m: sent[2].id }, alice!.token);
+    for (let i = 0; i < 5; i++)
+      sent.push(
+        (await gqlOk(i % 2 ? b1.url : a1.url, SEND, { c, t: `m${i}` }, (i % 2 ? bob : alice)!.token)).sendMessage,
+      );
+    await gqlOk(
+      a1.url,
+      'mutation($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id } }',
+      { c, m: sent[2].id },
+      alice!.token,
+    );
     const before = await gqlOk(a1.url, VIEW, { c }, alice!.token);
 
     a1.child.kill('SIGTERM');
@@ -46,7 +59,14 @@ const VIEW = `query($c: ID!) {
   it('answers sendMessage with an error, never a success, while MongoDB is down; stays up and recovers', async () => {
     const server = await holder.current.start();
     const [alice, bob] = await signUpMany(server.url, 2, 'fault');
-    const c = (await gqlOk(server.url, 'mutation($m: [ID!]!) { createGroup(title: "f", memberIds: $m) { id } }', { m: [bob!.id] }, alice!.token)).createGroup.id;
+    const c = (
+      await gqlOk(
+        server.url,
+        'mutation($m: [ID!]!) { createGroup(title: "f", memberIds: $m) { id } }',
+        { m: [bob!.id] },
+        alice!.token,
+      )
+    ).createGroup.id;
     await gqlOk(server.url, SEND, { c, t: 'before' }, alice!.token);
 
     await holder.current.mongo.stop();
@@ -66,7 +86,12 @@ const VIEW = `query($c: ID!) {
       if (!recovered) await new Promise((r) => setTimeout(r, 250));
     }
     expect(recovered).toMatchObject({ seq: 2 });
-    const history = await gqlOk(server.url, 'query($c: ID!) { messages(conversationId: $c) { edges { node { content } } } }', { c }, bob!.token);
+    const history = await gqlOk(
+      server.url,
+      'query($c: ID!) { messages(conversationId: $c) { edges { node { content } } } }',
+      { c },
+      bob!.token,
+    );
     expect(history.messages.edges.map((e: any) => e.node.content)).toEqual(['before', 'after']);
     server.child.kill('SIGTERM');
     await server.exited;

@@ -1,14 +1,15 @@
 import type { Client } from 'graphql-ws';
-import { connectRedis } from '../src/backends';
-import { pairKey } from '../src/presenceStream';
+import { connectRedis } from '../src/lib/redis';
+import { pairKey } from '../src/presence/events';
 import { gqlOk, signUpMany, subscribe, wsClient, type TestUser } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
 import { useCluster } from './helpers/cluster';
 import type { ServerProcess } from './helpers/process';
+import { ADD_FRIEND, MESSAGE_ADDED_IDS, PRESENCE_CHANGED, REMOVE_FRIEND } from './helpers/operations';
 
 const run = backendsAvailable('the cross-process presence suite');
 
-const WATCH = 'subscription { presenceChanged { userId status lastActiveAt } }';
+const WATCH = PRESENCE_CHANGED;
 const TIMEOUT_MS = 1500;
 
 (run ? describe : describe.skip)('presence across two processes sharing Redis', () => {
@@ -22,8 +23,8 @@ const TIMEOUT_MS = 1500;
 
   async function friends(): Promise<[TestUser, TestUser]> {
     const [alice, bob] = await signUpMany(a.url, 2, 'rp');
-    await gqlOk(a.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: bob!.id }, alice!.token);
-    await gqlOk(b.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: alice!.id }, bob!.token);
+    await gqlOk(a.url, ADD_FRIEND, { u: bob!.id }, alice!.token);
+    await gqlOk(b.url, ADD_FRIEND, { u: alice!.id }, bob!.token);
     return [alice!, bob!];
   }
 
@@ -44,7 +45,7 @@ const TIMEOUT_MS = 1500;
   /** A device of `user` connected to `server`, held open by a subscription until disposed. */
   async function device(server: ServerProcess, user: TestUser): Promise<Client> {
     const client = wsClient(server.wsUrl, user.token);
-    subscribe(client, 'subscription { messageAdded { id } }');
+    subscribe(client, MESSAGE_ADDED_IDS);
     // A query on the same connection answers once it is authenticated (and so counted).
     await subscribe(client, '{ me { id } }').take(1);
     return client;
@@ -66,7 +67,7 @@ const TIMEOUT_MS = 1500;
     watching.dispose();
   });
 
-  it('shows a non-friend nothing, and stops an open subscription\'s events when a friend is removed, across processes', async () => {
+  it("shows a non-friend nothing, and stops an open subscription's events when a friend is removed, across processes", async () => {
     const [alice, bob] = await friends();
     const [mallory] = await signUpMany(b.url, 1, 'rp');
     const stranger = subscribe(wsClient(b.wsUrl, mallory!.token), WATCH);
@@ -76,13 +77,17 @@ const TIMEOUT_MS = 1500;
     expect(statuses(await watching.take(1))).toEqual(['ONLINE']);
     const q = 'query($id: ID!) { user(id: $id) { presence { status } } presence(userIds: [$id]) { status } }';
     expect(await gqlOk(b.url, q, { id: alice.id }, mallory!.token)).toEqual({ user: { presence: null }, presence: [] });
-    await gqlOk(a.url, 'mutation($u: ID!) { removeFriend(userId: $u) }', { u: bob.id }, alice.token);
+    await gqlOk(a.url, REMOVE_FRIEND, { u: bob.id }, alice.token);
     expect(await gqlOk(b.url, q, { id: alice.id }, bob.token)).toEqual({ user: { presence: null }, presence: [] });
     // The subscription on B leaves the pair channel once the removal reaches it.
     const admin = await connectRedis(cluster.current.redis.url, 'test-admin');
     try {
       const channel = `presenceChanged:${pairKey(alice.id, bob.id)}`;
-      for (const deadline = Date.now() + 10_000; Number((await admin.pubsub('NUMSUB', channel))[1]) > 0 && Date.now() < deadline; ) {
+      for (
+        const deadline = Date.now() + 10_000;
+        Number((await admin.pubsub('NUMSUB', channel))[1]) > 0 && Date.now() < deadline;
+
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(Number((await admin.pubsub('NUMSUB', channel))[1])).toBe(0);
@@ -109,7 +114,12 @@ const TIMEOUT_MS = 1500;
     const [offline] = await watching.take(1, TIMEOUT_MS * 3);
     expect(offline.presenceChanged).toMatchObject({ userId: alice.id, status: 'OFFLINE' });
     expect(Date.now() - killedAt).toBeLessThan(TIMEOUT_MS + 500);
-    const seen = await gqlOk(a.url, 'query($ids: [ID!]!) { presence(userIds: $ids) { status } }', { ids: [alice.id] }, bob.token);
+    const seen = await gqlOk(
+      a.url,
+      'query($ids: [ID!]!) { presence(userIds: $ids) { status } }',
+      { ids: [alice.id] },
+      bob.token,
+    );
     expect(seen.presence).toEqual([{ status: 'OFFLINE' }]);
     await Promise.resolve(client.dispose()).catch(() => undefined);
     watching.dispose();

@@ -1,14 +1,15 @@
 import type { Client } from 'graphql-ws';
-import { pairKey } from '../src/presenceStream';
+import { pairKey } from '../src/presence/events';
 import { gqlOk, signUpMany, subscribe, wsClient, type SubscriptionQueue, type TestUser } from './helpers/client';
 import WebSocket from 'ws';
 import { startTestServer, useTestServer } from './helpers/server';
+import { ADD_FRIEND, MESSAGE_ADDED_IDS, PRESENCE, PRESENCE_CHANGED, REMOVE_FRIEND } from './helpers/operations';
 
 const server = useTestServer({ env: { PRESENCE_GRACE_MS: '300' } });
 
-const WATCH = 'subscription { presenceChanged { userId status lastActiveAt } }';
-const ADD = 'mutation($u: ID!) { addFriend(userId: $u) { id } }';
-const REMOVE = 'mutation($u: ID!) { removeFriend(userId: $u) }';
+const WATCH = PRESENCE_CHANGED;
+const ADD = ADD_FRIEND;
+const REMOVE = REMOVE_FRIEND;
 
 async function befriend(a: TestUser, b: TestUser) {
   await gqlOk(server.url, ADD, { u: b.id }, a.token);
@@ -18,7 +19,7 @@ async function befriend(a: TestUser, b: TestUser) {
 /** A device of `user` online: an authenticated WebSocket with a subscription open. */
 async function device(user: TestUser): Promise<Client> {
   const client = wsClient(server.wsUrl, user.token);
-  subscribe(client, 'subscription { messageAdded { id } }');
+  subscribe(client, MESSAGE_ADDED_IDS);
   await server.pubsub.waitForSubscribers('messageAdded', user.id, 1);
   return client;
 }
@@ -40,13 +41,20 @@ describe('presence', () => {
     const phone = await device(alice!);
     const [online] = await watching.take(1);
     expect(online.presenceChanged).toMatchObject({ userId: alice!.id, status: 'ONLINE' });
-    const q = 'query($ids: [ID!]!) { presence(userIds: $ids) { userId status lastActiveAt } }';
-    expect((await gqlOk(server.url, q, { ids: [alice!.id] }, bob!.token)).presence).toMatchObject([{ userId: alice!.id, status: 'ONLINE' }]);
+    const q = PRESENCE;
+    expect((await gqlOk(server.url, q, { ids: [alice!.id] }, bob!.token)).presence).toMatchObject([
+      { userId: alice!.id, status: 'ONLINE' },
+    ]);
     await phone.dispose();
     const [offline] = await watching.take(1, 5000);
     expect(offline.presenceChanged).toMatchObject({ userId: alice!.id, status: 'OFFLINE' });
     expect(Date.parse(offline.presenceChanged.lastActiveAt)).toBeGreaterThan(Date.now() - 10_000);
-    const seen = await gqlOk(server.url, 'query($id: ID!) { user(id: $id) { presence { status lastActiveAt } } }', { id: alice!.id }, bob!.token);
+    const seen = await gqlOk(
+      server.url,
+      'query($id: ID!) { user(id: $id) { presence { status lastActiveAt } } }',
+      { id: alice!.id },
+      bob!.token,
+    );
     expect(seen.user.presence).toEqual({ status: 'OFFLINE', lastActiveAt: offline.presenceChanged.lastActiveAt });
     watching.dispose();
   });
@@ -57,7 +65,8 @@ describe('presence', () => {
     await server.pubsub.waitForSubscribers('friendsChanged', mallory!.id, 1);
     const phone = await device(alice!);
     await sub.expectSilence(400);
-    const q = 'query($ids: [ID!]!, $id: ID!) { presence(userIds: $ids) { userId } user(id: $id) { presence { status } } }';
+    const q =
+      'query($ids: [ID!]!, $id: ID!) { presence(userIds: $ids) { userId } user(id: $id) { presence { status } } }';
     const res = await gqlOk(server.url, q, { ids: [alice!.id, mallory!.id], id: alice!.id }, mallory!.token);
     expect(res.presence).toEqual([{ userId: mallory!.id }]);
     expect(res.user.presence).toBeNull();
@@ -78,7 +87,11 @@ describe('presence', () => {
     // The new friend's current status arrives at once.
     expect(statuses(await sub.take(1))).toEqual([`${alice!.id}:ONLINE`]);
     await gqlOk(server.url, REMOVE, { u: bob!.id }, alice!.token);
-    for (const deadline = Date.now() + 5000; server.pubsub.subscriberCount('presenceChanged', pairKey(alice!.id, bob!.id)) > 0 && Date.now() < deadline; ) {
+    for (
+      const deadline = Date.now() + 5000;
+      server.pubsub.subscriberCount('presenceChanged', pairKey(alice!.id, bob!.id)) > 0 && Date.now() < deadline;
+
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await phone.dispose();
@@ -99,7 +112,9 @@ describe('heartbeats', () => {
       // A device that went silent: connected and authenticated, but answering no pings.
       const silent = new WebSocket(quick.wsUrl, 'graphql-transport-ws', { autoPong: false });
       const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
-      silent.once('open', () => silent.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${alice!.token}` } })));
+      silent.once('open', () =>
+        silent.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${alice!.token}` } })),
+      );
       expect(statuses(await watching.take(1))).toEqual([`${alice!.id}:ONLINE`]);
       await closed;
       expect(statuses(await watching.take(1, 5000))).toEqual([`${alice!.id}:OFFLINE`]);
@@ -122,7 +137,7 @@ describe('presence without flapping', () => {
     await slow.pubsub.waitForSubscribers('presenceChanged', pairKey(bob!.id, alice!.id), 1);
     const device = async () => {
       const client = wsClient(slow.wsUrl, alice!.token);
-      subscribe(client, 'subscription { messageAdded { id } }');
+      subscribe(client, MESSAGE_ADDED_IDS);
       await subscribe(client, '{ me { id } }').take(1);
       return client;
     };

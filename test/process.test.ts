@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { gqlOk, signUp, subscribe, wsClient } from './helpers/client';
 import { MAIN, startServerProcess } from './helpers/process';
+import { MESSAGE_ADDED_IDS } from './helpers/operations';
 
 beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with \`npm test\`, which builds it first`);
@@ -21,24 +22,31 @@ describe('the server process (npm start)', () => {
     }
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('shuts down cleanly on %s with a subscription open: sockets closed, exit 0', async (signal) => {
-    const server = await startServerProcess({ JWT_SECRET: 'x'.repeat(40) });
-    const user = await signUp(server.url);
-    const client = wsClient(server.wsUrl, user.token);
-    const closed = new Promise<number>((resolve) => client.on('closed', (event) => resolve((event as { code: number }).code)));
-    const sub = subscribe(client, 'subscription { messageAdded { id } }');
-    await gqlOk(server.url, '{ me { id } }', {}, user.token);
-    await new Promise((r) => setTimeout(r, 200));
-    server.child.kill(signal);
-    expect(await server.exited).toBe(0);
-    expect(await closed).toBe(1001);
-    sub.dispose();
-    await expect(fetch(server.url)).rejects.toThrow();
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'shuts down cleanly on %s with a subscription open: sockets closed, exit 0',
+    async (signal) => {
+      const server = await startServerProcess({ JWT_SECRET: 'x'.repeat(40) });
+      const user = await signUp(server.url);
+      const client = wsClient(server.wsUrl, user.token);
+      const closed = new Promise<number>((resolve) =>
+        client.on('closed', (event) => resolve((event as { code: number }).code)),
+      );
+      const sub = subscribe(client, MESSAGE_ADDED_IDS);
+      await gqlOk(server.url, '{ me { id } }', {}, user.token);
+      await new Promise((r) => setTimeout(r, 200));
+      server.child.kill(signal);
+      expect(await server.exited).toBe(0);
+      expect(await closed).toBe(1001);
+      sub.dispose();
+      await expect(fetch(server.url)).rejects.toThrow();
+    },
+  );
 
   it('refuses bad configuration with a clear message and exit 1', async () => {
     await expect(startServerProcess({ PORT: 'eighty' })).rejects.toThrow(/PORT must be an integer/);
-    await expect(startServerProcess({ FIREBASE_SERVICE_ACCOUNT: '{not json' })).rejects.toThrow(/FIREBASE_SERVICE_ACCOUNT must be/);
+    await expect(startServerProcess({ FIREBASE_SERVICE_ACCOUNT: '{not json' })).rejects.toThrow(
+      /FIREBASE_SERVICE_ACCOUNT must be/,
+    );
     await expect(startServerProcess({ JWT_SECRET: 'short' })).rejects.toThrow(/JWT_SECRET must be at least 32/);
   });
 });

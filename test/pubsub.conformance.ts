@@ -1,4 +1,5 @@
-import type { MessageEvent, PubSub, PubSubOptions } from '../src/pubsub/pubsub';
+import type { PubSub, PubSubOptions } from '../src/pubsub/pubsub';
+import type { MessageEvent } from '../src/pubsub/topics';
 import { SubscriberOverflowError } from '../src/pubsub/pubsub';
 
 /**

@@ -1,24 +1,21 @@
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/backends';
+import { connectRedis } from '../src/lib/redis';
 import { MISSED_EVENTS, type PubSub, type PubSubOptions } from '../src/pubsub/pubsub';
 import { createRedisPubSub } from '../src/pubsub/redis';
-import { backendsAvailable, startRedis, type BackendProcess } from './helpers/backends';
+import { backendsAvailable, useRedis } from './helpers/backends';
 import { describePubSub } from './pubsub.conformance';
 
 const run = backendsAvailable('the Redis pub/sub suite');
 
 (run ? describe : describe.skip)('Redis pub/sub', () => {
-  let redis: BackendProcess;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.dispose();
-  });
+  const redis = useRedis();
 
   /** A PubSub on its own connection pair, as one server process has; close() also closes them. */
   async function open(options: PubSubOptions = {}): Promise<PubSub & { publisher: Redis; subscriber: Redis }> {
-    const [publisher, subscriber] = await Promise.all([connectRedis(redis.url, 'publisher'), connectRedis(redis.url, 'subscriber')]);
+    const [publisher, subscriber] = await Promise.all([
+      connectRedis(redis.current.url, 'publisher'),
+      connectRedis(redis.current.url, 'subscriber'),
+    ]);
     const pubsub = createRedisPubSub({ publisher, subscriber, ...options });
     return {
       ...pubsub,
@@ -36,7 +33,7 @@ const run = backendsAvailable('the Redis pub/sub suite');
 
   it('releases channels and listeners: 1,000 subscribe/unsubscribe cycles end where they began', async () => {
     const pubsub = await open();
-    const admin = await connectRedis(redis.url, 'admin');
+    const admin = await connectRedis(redis.current.url, 'admin');
     try {
       const channels = async () => (await admin.pubsub('CHANNELS', 'messageAdded:*')).length;
       const before = { channels: await channels(), listeners: pubsub.subscriber.listenerCount('message') };
@@ -61,9 +58,9 @@ const run = backendsAvailable('the Redis pub/sub suite');
     const [a, b] = [await open(), await open()];
     try {
       const sub = await b.subscribe('messageAdded', 'restart');
-      await redis.stop();
+      await redis.current.stop();
       await expect(a.publish('messageAdded', 'restart', event(1))).rejects.toThrow();
-      await redis.start();
+      await redis.current.start();
       const first = await sub.next();
       expect(first.value).toBe(MISSED_EVENTS);
       // The marker comes once the channel is live again.
@@ -79,7 +76,15 @@ const run = backendsAvailable('the Redis pub/sub suite');
 });
 
 function event(seq: number) {
-  return { id: `${seq}`, conversationId: 'c', seq, senderId: 's', content: 'x', clientMessageId: null, createdAt: new Date().toISOString() };
+  return {
+    id: `${seq}`,
+    conversationId: 'c',
+    seq,
+    senderId: 's',
+    content: 'x',
+    clientMessageId: null,
+    createdAt: new Date().toISOString(),
+  };
 }
 
 async function waitUntil(ready: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

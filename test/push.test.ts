@@ -2,12 +2,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cert, deleteApp, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
 import type { Client } from 'graphql-ws';
-import { createFcmSender, previewOf, type PushMulticast, type PushOutcome, type PushSender } from '../src/push';
+import { createFcmSender } from '../src/push/fcm';
+import { previewOf, type PushMulticast, type PushOutcome, type PushSender } from '../src/push/notifier';
 import { gqlOk, signUpMany, subscribe, wsClient, type TestUser } from './helpers/client';
 import { startTestServer, type TestServer } from './helpers/server';
+import { CREATE_GROUP, MESSAGE_ADDED_IDS, OPEN_DIRECT, SEND } from './helpers/operations';
 
 /** A PushSender that records every multicast and answers as `answer` says (all delivered by default). */
-function recordingSender(answer: (m: PushMulticast) => Promise<PushOutcome[]> = async (m) => m.tokens.map((token) => ({ token, ok: true as const }))) {
+function recordingSender(
+  answer: (m: PushMulticast) => Promise<PushOutcome[]> = async (m) =>
+    m.tokens.map((token) => ({ token, ok: true as const })),
+) {
   const sent: PushMulticast[] = [];
   const sender: PushSender = {
     sendMulticast: (m) => {
@@ -25,25 +30,30 @@ async function until(ready: () => boolean, what: string, timeoutMs = 5000): Prom
   }
 }
 
-const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id seq } }';
 const REGISTER = 'mutation($t: String!) { registerPushToken(token: $t, platform: ANDROID) }';
 
 describe('push notifications', () => {
   let server: TestServer;
   const fake = recordingSender();
   beforeAll(async () => {
-    server = await startTestServer({ pushSender: fake.sender, pushLimits: { concurrency: 1 }, env: { PRESENCE_GRACE_MS: '50' } });
+    server = await startTestServer({
+      pushSender: fake.sender,
+      pushLimits: { concurrency: 1 },
+      env: { PRESENCE_GRACE_MS: '50' },
+    });
   });
   afterAll(async () => {
     await server.stop();
   });
 
-  const register = (user: TestUser, ...tokens: string[]) => Promise.all(tokens.map((t) => gqlOk(server.url, REGISTER, { t }, user.token)));
+  const register = (user: TestUser, ...tokens: string[]) =>
+    Promise.all(tokens.map((t) => gqlOk(server.url, REGISTER, { t }, user.token)));
   const group = async (owner: TestUser, members: TestUser[], title = 'Lunch') =>
-    (await gqlOk(server.url, 'mutation($t: String!, $m: [ID!]!) { createGroup(title: $t, memberIds: $m) { id } }', { t: title, m: members.map((m) => m.id) }, owner.token)).createGroup.id as string;
+    (await gqlOk(server.url, CREATE_GROUP, { t: title, m: members.map((m) => m.id) }, owner.token)).createGroup
+      .id as string;
   async function online(user: TestUser): Promise<Client> {
     const client = wsClient(server.wsUrl, user.token);
-    subscribe(client, 'subscription { messageAdded { id } }');
+    subscribe(client, MESSAGE_ADDED_IDS);
     await server.pubsub.waitForSubscribers('messageAdded', user.id);
     return client;
   }
@@ -67,10 +77,14 @@ describe('push notifications', () => {
       },
     ]);
     // Bob was online: nothing for him; a later push (one worker, in order) shows nothing more was coming.
-    const direct = (await gqlOk(server.url, 'mutation($u: ID!) { openDirectConversation(userId: $u) { id } }', { u: carol!.id }, alice!.token)).openDirectConversation.id;
+    const direct = (await gqlOk(server.url, OPEN_DIRECT, { u: carol!.id }, alice!.token)).openDirectConversation.id;
     await gqlOk(server.url, SEND, { c: direct, t: 'psst' }, alice!.token);
     await until(() => fake.sent.length >= 2, 'the second push');
-    expect(fake.sent[1]).toMatchObject({ tokens: ['carol-phone', 'carol-tablet'], title: alice!.username, body: 'psst' });
+    expect(fake.sent[1]).toMatchObject({
+      tokens: ['carol-phone', 'carol-tablet'],
+      title: alice!.username,
+      body: 'psst',
+    });
     expect(fake.sent).toHaveLength(2);
     await bobOnline.dispose();
   });
@@ -102,17 +116,25 @@ describe('push notifications', () => {
 describe('push when FCM misbehaves', () => {
   it('removes tokens FCM reports as no longer registered', async () => {
     const fake = recordingSender(async (m) =>
-      m.tokens.map((token) => (token === 'stale' ? { token, ok: false as const, unregistered: true, error: 'messaging/registration-token-not-registered' } : { token, ok: true as const })),
+      m.tokens.map((token) =>
+        token === 'stale'
+          ? { token, ok: false as const, unregistered: true, error: 'messaging/registration-token-not-registered' }
+          : { token, ok: true as const },
+      ),
     );
     const server = await startTestServer({ pushSender: fake.sender });
     try {
       const [alice, bob] = await signUpMany(server.url, 2, 'stale');
       await gqlOk(server.url, REGISTER, { t: 'stale' }, bob!.token);
       await gqlOk(server.url, REGISTER, { t: 'fresh' }, bob!.token);
-      const c = (await gqlOk(server.url, 'mutation($u: ID!) { openDirectConversation(userId: $u) { id } }', { u: bob!.id }, alice!.token)).openDirectConversation.id;
+      const c = (await gqlOk(server.url, OPEN_DIRECT, { u: bob!.id }, alice!.token)).openDirectConversation.id;
       await gqlOk(server.url, SEND, { c, t: 'hi' }, alice!.token);
       await until(() => fake.sent.length === 1, 'a push');
-      for (const deadline = Date.now() + 5000; (await server.store.pushTokens.listForUsers([bob!.id])).length > 1 && Date.now() < deadline; ) {
+      for (
+        const deadline = Date.now() + 5000;
+        (await server.store.pushTokens.listForUsers([bob!.id])).length > 1 && Date.now() < deadline;
+
+      ) {
         await new Promise((r) => setTimeout(r, 10));
       }
       expect((await server.store.pushTokens.listForUsers([bob!.id])).map((t) => t.token)).toEqual(['fresh']);
@@ -126,13 +148,17 @@ describe('push when FCM misbehaves', () => {
     ['hanging', () => new Promise<PushOutcome[]>(() => undefined)],
   ])('never delays or fails sendMessage when FCM is %s, and keeps a bounded queue', async (_name, behave) => {
     const fake = recordingSender(behave);
-    const server = await startTestServer({ pushSender: fake.sender, pushLimits: { concurrency: 1, maxPending: 3, sendTimeoutMs: 60_000 } });
+    const server = await startTestServer({
+      pushSender: fake.sender,
+      pushLimits: { concurrency: 1, maxPending: 3, sendTimeoutMs: 60_000 },
+    });
     try {
       const [alice, bob] = await signUpMany(server.url, 2, 'slow');
       await gqlOk(server.url, REGISTER, { t: 'bob-phone' }, bob!.token);
-      const c = (await gqlOk(server.url, 'mutation($u: ID!) { openDirectConversation(userId: $u) { id } }', { u: bob!.id }, alice!.token)).openDirectConversation.id;
+      const c = (await gqlOk(server.url, OPEN_DIRECT, { u: bob!.id }, alice!.token)).openDirectConversation.id;
       const results = [];
-      for (let i = 0; i < 10; i++) results.push((await gqlOk(server.url, SEND, { c, t: `m${i}` }, alice!.token)).sendMessage);
+      for (let i = 0; i < 10; i++)
+        results.push((await gqlOk(server.url, SEND, { c, t: `m${i}` }, alice!.token)).sendMessage);
       expect(results.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       await until(() => fake.sent.length >= 1, 'a push attempt');
       // Hanging: one send in flight, three queued, the rest dropped. Failing: each is tried and given up.
@@ -150,8 +176,15 @@ describe('the real firebase-admin path', () => {
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
-    const serviceAccount = { projectId: 'chat-api-test', clientEmail: 'push@chat-api-test.iam.gserviceaccount.com', privateKey };
-    const app = initializeApp({ credential: cert(serviceAccount), projectId: 'chat-api-test' }, `push-test-${Date.now()}`);
+    const serviceAccount = {
+      projectId: 'chat-api-test',
+      clientEmail: 'push@chat-api-test.iam.gserviceaccount.com',
+      privateKey,
+    };
+    const app = initializeApp(
+      { credential: cert(serviceAccount), projectId: 'chat-api-test' },
+      `push-test-${Date.now()}`,
+    );
     try {
       const messaging = getMessaging(app);
       // HTTP/1.1 instead of an HTTP/2 session: the same request and response handling, answered per token.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createIdGenerator } from '../src/ids';
+import { createIdGenerator } from '../src/cluster/ids';
 import type { NewMessage, Store } from '../src/store/store';
 
 /**
@@ -21,7 +21,13 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
     });
 
     const newUser = async (username = `u${randomBytes(5).toString('hex')}`) => {
-      const user = await store.users.create({ id: ids.next(), username, displayName: username.toUpperCase(), passwordHash: 'h', createdAt: t0 });
+      const user = await store.users.create({
+        id: ids.next(),
+        username,
+        displayName: username.toUpperCase(),
+        passwordHash: 'h',
+        createdAt: t0,
+      });
       if (!user) throw new Error('username taken');
       return user;
     };
@@ -41,14 +47,30 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       it('creates users, refuses a taken username, and finds credentials', async () => {
         const u = await newUser('alice');
         expect(u).toEqual({ id: u.id, username: 'alice', displayName: 'ALICE', createdAt: t0 });
-        expect(await store.users.create({ id: ids.next(), username: 'alice', displayName: 'x', passwordHash: 'h2', createdAt: t0 })).toBeNull();
+        expect(
+          await store.users.create({
+            id: ids.next(),
+            username: 'alice',
+            displayName: 'x',
+            passwordHash: 'h2',
+            createdAt: t0,
+          }),
+        ).toBeNull();
         expect(await store.users.findCredentials('alice')).toEqual({ user: u, passwordHash: 'h' });
         expect(await store.users.findCredentials('nobody')).toBeNull();
       });
 
       it('refuses a taken username when created concurrently', async () => {
         const results = await Promise.all(
-          Array.from({ length: 5 }, () => store.users.create({ id: ids.next(), username: 'race', displayName: 'r', passwordHash: 'h', createdAt: t0 })),
+          Array.from({ length: 5 }, () =>
+            store.users.create({
+              id: ids.next(),
+              username: 'race',
+              displayName: 'r',
+              passwordHash: 'h',
+              createdAt: t0,
+            }),
+          ),
         );
         expect(results.filter((r) => r !== null)).toHaveLength(1);
       });
@@ -62,7 +84,11 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
 
       it('searches by prefix in username order, up to the limit', async () => {
         for (const n of ['bob_2', 'bob_1', 'bobby', 'alice', 'bo']) await newUser(n);
-        expect((await store.users.searchByPrefix('bob', 10)).map((u) => u.username)).toEqual(['bob_1', 'bob_2', 'bobby']);
+        expect((await store.users.searchByPrefix('bob', 10)).map((u) => u.username)).toEqual([
+          'bob_1',
+          'bob_2',
+          'bobby',
+        ]);
         expect((await store.users.searchByPrefix('bo', 2)).map((u) => u.username)).toEqual(['bo', 'bob_1']);
         expect(await store.users.searchByPrefix('zz', 5)).toEqual([]);
       });
@@ -97,11 +123,21 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         const [a, b] = [await newUser(), await newUser()];
         const made = await Promise.all(
           Array.from({ length: 10 }, (_, i) =>
-            store.conversations.findOrCreateDirect({ id: ids.next(), userIds: i % 2 ? [a.id, b.id] : [b.id, a.id], createdAt: t0 }),
+            store.conversations.findOrCreateDirect({
+              id: ids.next(),
+              userIds: i % 2 ? [a.id, b.id] : [b.id, a.id],
+              createdAt: t0,
+            }),
           ),
         );
         expect(new Set(made.map((c) => c.id)).size).toBe(1);
-        expect(made[0]).toMatchObject({ kind: 'DIRECT', title: null, lastSeq: 0, lastMessageId: null, lastActivityAt: t0 });
+        expect(made[0]).toMatchObject({
+          kind: 'DIRECT',
+          title: null,
+          lastSeq: 0,
+          lastMessageId: null,
+          lastActivityAt: t0,
+        });
         expect([...made[0]!.memberIds].sort()).toEqual([a.id, b.id].sort());
         expect(await store.conversations.listAllForUser(a.id)).toHaveLength(1);
       });
@@ -119,7 +155,11 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect((await store.conversations.getMany([g.id]))[0]!.memberIds).toHaveLength(4);
         const again = await store.conversations.addMembers(g.id, [users[0]!.id], 4);
         expect(again.status).toBe('ok');
-        const direct = await store.conversations.findOrCreateDirect({ id: ids.next(), userIds: [users[0]!.id, users[1]!.id], createdAt: t0 });
+        const direct = await store.conversations.findOrCreateDirect({
+          id: ids.next(),
+          userIds: [users[0]!.id, users[1]!.id],
+          createdAt: t0,
+        });
         expect(await store.conversations.addMembers(direct.id, [users[2]!.id], 4)).toEqual({ status: 'not-a-group' });
       });
 
@@ -134,11 +174,23 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
           { conversationId: g.id, userId: b.id },
           { conversationId: g.id, userId: 'nobody' },
         ]);
-        expect(ma).toEqual({ conversationId: g.id, userId: a.id, joinedSeq: 0, lastReadSeq: 0, lastReadMessageId: null });
+        expect(ma).toEqual({
+          conversationId: g.id,
+          userId: a.id,
+          joinedSeq: 0,
+          lastReadSeq: 0,
+          lastReadMessageId: null,
+        });
         expect(mb).toMatchObject({ joinedSeq: 2, lastReadSeq: 0 });
         expect(none).toBeNull();
-        expect(await store.conversations.markRead(g.id, b.id, 2, m2.id)).toMatchObject({ lastReadSeq: 2, lastReadMessageId: m2.id });
-        expect(await store.conversations.markRead(g.id, b.id, 1, m1.id)).toMatchObject({ lastReadSeq: 2, lastReadMessageId: m2.id });
+        expect(await store.conversations.markRead(g.id, b.id, 2, m2.id)).toMatchObject({
+          lastReadSeq: 2,
+          lastReadMessageId: m2.id,
+        });
+        expect(await store.conversations.markRead(g.id, b.id, 1, m1.id)).toMatchObject({
+          lastReadSeq: 2,
+          lastReadMessageId: m2.id,
+        });
         expect(await store.conversations.markRead(g.id, 'nobody', 1, m1.id)).toBeNull();
         await store.conversations.removeMember(g.id, b.id);
         await store.conversations.removeMember(g.id, b.id);
@@ -147,7 +199,7 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.conversations.listAllForUser(b.id)).toEqual([]);
       });
 
-      it('lists a user\'s conversations by last activity, then id, with cursors', async () => {
+      it("lists a user's conversations by last activity, then id, with cursors", async () => {
         const a = await newUser();
         const gs = [];
         for (let i = 0; i < 5; i++) gs.push(await group([a.id], at(i)));
@@ -163,7 +215,11 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         const tied = [await group([b.id], t0), await group([b.id], t0), await group([b.id], t0)];
         const tiedIds = tied.map((c) => c.id).sort((x, y) => (BigInt(y) > BigInt(x) ? 1 : -1));
         expect((await store.conversations.listForUser(b.id, { first: 10 })).map((c) => c.id)).toEqual(tiedIds);
-        expect((await store.conversations.listForUser(b.id, { first: 10, after: tied.find((c) => c.id === tiedIds[0])! })).map((c) => c.id)).toEqual(tiedIds.slice(1));
+        expect(
+          (
+            await store.conversations.listForUser(b.id, { first: 10, after: tied.find((c) => c.id === tiedIds[0])! })
+          ).map((c) => c.id),
+        ).toEqual(tiedIds.slice(1));
       });
     });
 
@@ -171,8 +227,14 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       it('numbers messages 1, 2, 3 per conversation with no gaps, also under concurrency', async () => {
         const a = await newUser();
         const [g1, g2] = [await group([a.id]), await group([a.id])];
-        const appended = await Promise.all(Array.from({ length: 60 }, (_, i) => store.messages.append(message(i % 3 ? g1.id : g2.id, a.id))));
-        const seqsOf = (id: string) => appended.filter((r) => r.message.conversationId === id).map((r) => r.message.seq).sort((x, y) => x - y);
+        const appended = await Promise.all(
+          Array.from({ length: 60 }, (_, i) => store.messages.append(message(i % 3 ? g1.id : g2.id, a.id))),
+        );
+        const seqsOf = (id: string) =>
+          appended
+            .filter((r) => r.message.conversationId === id)
+            .map((r) => r.message.seq)
+            .sort((x, y) => x - y);
         expect(seqsOf(g1.id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
         expect(seqsOf(g2.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         expect(appended.every((r) => r.created)).toBe(true);
@@ -184,12 +246,16 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       it('stores a clientMessageId once per sender and conversation, also under concurrency', async () => {
         const [a, b] = [await newUser(), await newUser()];
         const g = await group([a.id, b.id]);
-        const tries = await Promise.all(Array.from({ length: 5 }, () => store.messages.append(message(g.id, a.id, { clientMessageId: 'k1' }))));
+        const tries = await Promise.all(
+          Array.from({ length: 5 }, () => store.messages.append(message(g.id, a.id, { clientMessageId: 'k1' }))),
+        );
         expect(new Set(tries.map((r) => r.message.id)).size).toBe(1);
         expect(tries.filter((r) => r.created)).toHaveLength(1);
         const other = await store.messages.append(message(g.id, b.id, { clientMessageId: 'k1' }));
         expect(other.created).toBe(true);
-        const elsewhere = await store.messages.append(message((await group([a.id])).id, a.id, { clientMessageId: 'k1' }));
+        const elsewhere = await store.messages.append(
+          message((await group([a.id])).id, a.id, { clientMessageId: 'k1' }),
+        );
         expect(elsewhere.created).toBe(true);
         expect((await store.messages.page(g.id, { limit: 10, from: 'oldest' })).map((m) => m.seq)).toEqual([1, 2]);
       });
@@ -198,13 +264,16 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         const [a, b] = [await newUser(), await newUser()];
         const g = await group([a.id, b.id]);
         const all = [];
-        for (let i = 1; i <= 10; i++) all.push((await store.messages.append(message(g.id, i % 2 ? a.id : b.id, { content: `m${i}` }))).message);
+        for (let i = 1; i <= 10; i++)
+          all.push((await store.messages.append(message(g.id, i % 2 ? a.id : b.id, { content: `m${i}` }))).message);
         const seqs = (r: { seq: number }[]) => r.map((m) => m.seq);
         expect(seqs(await store.messages.page(g.id, { limit: 3, from: 'oldest' }))).toEqual([1, 2, 3]);
         expect(seqs(await store.messages.page(g.id, { limit: 3, from: 'newest' }))).toEqual([8, 9, 10]);
         expect(seqs(await store.messages.page(g.id, { afterSeq: 4, limit: 3, from: 'oldest' }))).toEqual([5, 6, 7]);
         expect(seqs(await store.messages.page(g.id, { beforeSeq: 4, limit: 5, from: 'newest' }))).toEqual([1, 2, 3]);
-        expect(seqs(await store.messages.page(g.id, { afterSeq: 2, beforeSeq: 6, limit: 10, from: 'newest' }))).toEqual([3, 4, 5]);
+        expect(seqs(await store.messages.page(g.id, { afterSeq: 2, beforeSeq: 6, limit: 10, from: 'newest' }))).toEqual(
+          [3, 4, 5],
+        );
         expect(seqs(await store.messages.page(g.id, { afterSeq: 10, limit: 10, from: 'oldest' }))).toEqual([]);
         expect(await store.messages.page(g.id, { limit: 0, from: 'oldest' })).toEqual([]);
         expect(await store.messages.page('missing', { limit: 5, from: 'oldest' })).toEqual([]);
@@ -216,7 +285,7 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
     });
 
     describe('push tokens', () => {
-      it('registers idempotently, moves a token to its new owner, and unregisters only the owner\'s', async () => {
+      it("registers idempotently, moves a token to its new owner, and unregisters only the owner's", async () => {
         const [a, b] = [await newUser(), await newUser()];
         await store.pushTokens.register({ token: 't1', userId: a.id, platform: 'ANDROID' });
         await store.pushTokens.register({ token: 't1', userId: a.id, platform: 'ANDROID' });

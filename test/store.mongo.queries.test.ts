@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type CommandStartedEvent, type Document } from 'mongodb';
-import { createIdGenerator } from '../src/ids';
+import { createIdGenerator } from '../src/cluster/ids';
 import { createMongoStore, ensureIndexes } from '../src/store/mongo';
 import { backendsAvailable, startFerretDB, type BackendProcess } from './helpers/backends';
 
@@ -20,7 +20,8 @@ function indexShaped(filter: Document, sort: Document | undefined): boolean {
   if (keys.length === 1 && keys[0] === '_id') return sortKeys.length === 0;
   // {conversationId: <value>, seq?: <range>, ...residual}: an equality on the index's first key.
   const equality = typeof filter.conversationId === 'string';
-  const seqOk = filter.seq === undefined || Object.keys(filter.seq).every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op));
+  const seqOk =
+    filter.seq === undefined || Object.keys(filter.seq).every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op));
   return equality && seqOk && sortKeys.every((k) => k === 'seq');
 }
 
@@ -45,9 +46,21 @@ function indexShaped(filter: Document, sort: Document | undefined): boolean {
     const ids = createIdGenerator({ workerId: 9 });
     const now = new Date();
     const [a, b] = ['u1', 'u2'];
-    const group = await store.conversations.createGroup({ id: ids.next(), title: 't', memberIds: [a, b], createdAt: now });
+    const group = await store.conversations.createGroup({
+      id: ids.next(),
+      title: 't',
+      memberIds: [a, b],
+      createdAt: now,
+    });
     for (let i = 0; i < 150; i++) {
-      await store.messages.append({ id: ids.next(), conversationId: group.id, senderId: i % 2 ? a : b, content: `m${i}`, clientMessageId: i % 10 ? null : `k${i}`, createdAt: now });
+      await store.messages.append({
+        id: ids.next(),
+        conversationId: group.id,
+        senderId: i % 2 ? a : b,
+        content: `m${i}`,
+        clientMessageId: i % 10 ? null : `k${i}`,
+        createdAt: now,
+      });
     }
     commands.length = 0;
     await store.messages.page(group.id, { limit: 51, from: 'newest' });
@@ -57,13 +70,26 @@ function indexShaped(filter: Document, sort: Document | undefined): boolean {
     await store.messages.countUnread(group.id, 75, a);
     await store.messages.getMany([ids.next()]);
     await store.conversations.getMany([group.id]);
-    await store.messages.append({ id: ids.next(), conversationId: group.id, senderId: a, content: 'x', clientMessageId: 'again', createdAt: now });
+    await store.messages.append({
+      id: ids.next(),
+      conversationId: group.id,
+      senderId: a,
+      content: 'x',
+      clientMessageId: 'again',
+      createdAt: now,
+    });
 
-    const reads = commands.filter((c) => ['find', 'count', 'aggregate'].includes(c.commandName) && c.command[c.commandName] === 'messages');
+    const reads = commands.filter(
+      (c) => ['find', 'count', 'aggregate'].includes(c.commandName) && c.command[c.commandName] === 'messages',
+    );
     expect(reads.length).toBeGreaterThanOrEqual(8);
     // countDocuments is an aggregate whose first stage is the $match.
-    const shapes = reads.map((c) => ({ filter: c.command.filter ?? c.command.query ?? c.command.pipeline?.[0]?.$match, sort: c.command.sort }));
-    for (const shape of shapes) expect({ ...shape, indexShaped: indexShaped(shape.filter, shape.sort) }).toMatchObject({ indexShaped: true });
+    const shapes = reads.map((c) => ({
+      filter: c.command.filter ?? c.command.query ?? c.command.pipeline?.[0]?.$match,
+      sort: c.command.sort,
+    }));
+    for (const shape of shapes)
+      expect({ ...shape, indexShaped: indexShaped(shape.filter, shape.sort) }).toMatchObject({ indexShaped: true });
 
     const plans = await Promise.all(
       reads

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { createMongoStore, ensureIndexes } from '../src/store/mongo';
-import { backendsAvailable, startFerretDB, type BackendProcess } from './helpers/backends';
+import { backendsAvailable, useFerretDB } from './helpers/backends';
 import { describeStore } from './store.conformance';
 
 const run = backendsAvailable('the MongoDB store suite');
 
 (run ? describe : describe.skip)('MongoDB store on FerretDB', () => {
-  let ferret: BackendProcess;
+  const ferret = useFerretDB();
   let client: MongoClient;
   beforeAll(async () => {
-    ferret = await startFerretDB();
-    client = await new MongoClient(ferret.url).connect();
-  }, 60_000);
+    client = await new MongoClient(ferret.current.url).connect();
+  });
   afterAll(async () => {
     await client?.close();
-    await ferret?.dispose();
   });
 
   describeStore('mongodb', async () => {

@@ -1,11 +1,16 @@
 import { codes, gql, gqlOk, signUp, subscribe, wsClient } from './helpers/client';
 import { startTestServer, useTestServer } from './helpers/server';
 import { createMemoryStore } from '../src/store/memory';
+import { MESSAGE_ADDED_IDS } from './helpers/operations';
 
 const server = useTestServer();
 
 async function post(body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   const text = await res.text();
   return { status: res.status, text, json: JSON.parse(text) as any };
 }
@@ -41,7 +46,10 @@ describe('HTTP', () => {
     const aliases = Array.from({ length: 600 }, (_, i) => `a${i}: me { id }`).join(' ');
     expect(codes(await gql(server.url, `{ ${aliases} }`, {}, user.token))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     // Fragments that double at each level would be 2^20 fields once expanded.
-    const levels = Array.from({ length: 20 }, (_, i) => `fragment F${i} on User { ...F${i + 1} a${i}: username ...F${i + 1} }`);
+    const levels = Array.from(
+      { length: 20 },
+      (_, i) => `fragment F${i} on User { ...F${i + 1} a${i}: username ...F${i + 1} }`,
+    );
     const explosive = `{ me { ...F0 } } ${levels.join(' ')} fragment F20 on User { id }`;
     expect(codes(await gql(server.url, explosive, {}, user.token))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
@@ -61,9 +69,11 @@ describe('WebSocket', () => {
     expect(parseErr.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
     const invalid = await subscribe(client, 'subscription { messageAdded { nope } }').errors();
     expect(invalid.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-    const badVariable = await subscribe(client, 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', { c: { x: 1 } }).errors();
+    const badVariable = await subscribe(client, 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', {
+      c: { x: 1 },
+    }).errors();
     expect(badVariable.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
-    const ok = subscribe(client, 'subscription { messageAdded { id } }');
+    const ok = subscribe(client, MESSAGE_ADDED_IDS);
     await server.pubsub.waitForSubscribers('messageAdded', user.id);
     ok.dispose();
     await client.dispose();
@@ -74,18 +84,22 @@ describe('WebSocket', () => {
     try {
       const user = await signUp(limited.url);
       const client = wsClient(limited.wsUrl, user.token);
-      const first = subscribe(client, 'subscription { messageAdded { id } }');
-      subscribe(client, 'subscription { messageAdded { id } }');
+      const first = subscribe(client, MESSAGE_ADDED_IDS);
+      subscribe(client, MESSAGE_ADDED_IDS);
       await limited.pubsub.waitForSubscribers('messageAdded', user.id, 2);
-      const third = await subscribe(client, 'subscription { messageAdded { id } }').errors();
+      const third = await subscribe(client, MESSAGE_ADDED_IDS).errors();
       expect(third.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
       expect(third[0]!.message).toMatch(/At most 2 subscriptions/);
       first.dispose();
       // Once the server has ended the first one, there is room again.
-      for (const deadline = Date.now() + 5000; limited.pubsub.subscriberCount('messageAdded', user.id) > 1 && Date.now() < deadline; ) {
+      for (
+        const deadline = Date.now() + 5000;
+        limited.pubsub.subscriberCount('messageAdded', user.id) > 1 && Date.now() < deadline;
+
+      ) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      subscribe(client, 'subscription { messageAdded { id } }');
+      subscribe(client, MESSAGE_ADDED_IDS);
       await limited.pubsub.waitForSubscribers('messageAdded', user.id, 2);
       await client.dispose();
     } finally {
@@ -105,7 +119,17 @@ describe('WebSocket', () => {
 describe('errors', () => {
   it('hides internal failures behind INTERNAL_SERVER_ERROR without details', async () => {
     const store = createMemoryStore();
-    const broken = await startTestServer({ store: { ...store, friends: { ...store.friends, listMutual: async () => { throw new Error('db password is hunter2'); } } } });
+    const broken = await startTestServer({
+      store: {
+        ...store,
+        friends: {
+          ...store.friends,
+          listMutual: async () => {
+            throw new Error('db password is hunter2');
+          },
+        },
+      },
+    });
     try {
       const user = await signUp(broken.url);
       const res = await gql(broken.url, '{ friends { id } }', {}, user.token);
@@ -122,14 +146,33 @@ describe('DataLoader', () => {
     const store = createMemoryStore();
     const calls: string[][] = [];
     const counted = await startTestServer({
-      store: { ...store, users: { ...store.users, getMany: async (ids) => { calls.push([...ids]); return store.users.getMany(ids); } } },
+      store: {
+        ...store,
+        users: {
+          ...store.users,
+          getMany: async (ids) => {
+            calls.push([...ids]);
+            return store.users.getMany(ids);
+          },
+        },
+      },
     });
     try {
       const users = [];
       for (let i = 0; i < 5; i++) users.push(await signUp(counted.url));
-      const group = await gqlOk(counted.url, 'mutation($m: [ID!]!) { createGroup(title: "t", memberIds: $m) { id } }', { m: users.slice(1).map((u) => u.id) }, users[0]!.token);
+      const group = await gqlOk(
+        counted.url,
+        'mutation($m: [ID!]!) { createGroup(title: "t", memberIds: $m) { id } }',
+        { m: users.slice(1).map((u) => u.id) },
+        users[0]!.token,
+      );
       for (let i = 0; i < 50; i++) {
-        await gqlOk(counted.url, 'mutation($c: ID!) { sendMessage(conversationId: $c, content: "x") { id } }', { c: group.createGroup.id }, users[i % 5]!.token);
+        await gqlOk(
+          counted.url,
+          'mutation($c: ID!) { sendMessage(conversationId: $c, content: "x") { id } }',
+          { c: group.createGroup.id },
+          users[i % 5]!.token,
+        );
       }
       calls.length = 0;
       const page = await gqlOk(
@@ -142,7 +185,12 @@ describe('DataLoader', () => {
       // One lookup for the viewer (authentication), one batched lookup for all senders.
       expect(calls).toHaveLength(2);
       expect(calls[0]).toEqual([users[0]!.id]);
-      expect([...calls[1]!].sort()).toEqual(users.slice(1).map((u) => u.id).sort());
+      expect([...calls[1]!].sort()).toEqual(
+        users
+          .slice(1)
+          .map((u) => u.id)
+          .sort(),
+      );
     } finally {
       await counted.stop();
     }

@@ -12,19 +12,26 @@ import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { codes, gql, gqlOk, signUp, signUpMany, subscribe, uniqueName, wsClient } from './helpers/client';
 import { TEST_JWT_SECRET, startTestServer, useTestServer } from './helpers/server';
+import { ADD_FRIEND, MESSAGE_ADDED_IDS, PRESENCE, REMOVE_FRIEND } from './helpers/operations';
 
 const server = useTestServer();
 
 const SIGN_UP = `mutation($u: String!, $p: String!, $d: String) {
   signUp(username: $u, password: $p, displayName: $d) { token user { id username displayName presence { status } } }
 }`;
-const LOG_IN = 'mutation($u: String!, $p: String!) { logIn(username: $u, password: $p) { token user { id username } } }';
+const LOG_IN =
+  'mutation($u: String!, $p: String!) { logIn(username: $u, password: $p) { token user { id username } } }';
 
 describe('signUp and logIn', () => {
   it('creates an account, stores the username lowercase, and logs in with either case', async () => {
     const name = uniqueName('Mixed').replace('mixed', 'MiXeD');
     const up = await gqlOk(server.url, SIGN_UP, { u: name, p: 'long enough', d: '  Ada   Lovelace ' });
-    expect(up.signUp.user).toEqual({ id: expect.any(String), username: name.toLowerCase(), displayName: 'Ada Lovelace', presence: null });
+    expect(up.signUp.user).toEqual({
+      id: expect.any(String),
+      username: name.toLowerCase(),
+      displayName: 'Ada Lovelace',
+      presence: null,
+    });
     const me = await gqlOk(server.url, '{ me { id username displayName } }', {}, up.signUp.token);
     expect(me.me).toEqual({ id: up.signUp.user.id, username: name.toLowerCase(), displayName: 'Ada Lovelace' });
     const login = await gqlOk(server.url, LOG_IN, { u: name.toUpperCase(), p: 'long enough' });
@@ -56,7 +63,8 @@ describe('signUp and logIn', () => {
     const res = await gql(server.url, SIGN_UP, vars);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.data).toBeNull();
-    if (vars.u.length >= 3) expect(codes(await gql(server.url, LOG_IN, { u: vars.u, p: vars.p }))).toEqual(['UNAUTHENTICATED']);
+    if (vars.u.length >= 3)
+      expect(codes(await gql(server.url, LOG_IN, { u: vars.u, p: vars.p }))).toEqual(['UNAUTHENTICATED']);
   });
 
   it('gives the same UNAUTHENTICATED error for a wrong password and an unknown user', async () => {
@@ -108,7 +116,10 @@ describe('authentication', () => {
   it('requires a token for every field except signUp and logIn', async () => {
     const schema = buildClientSchema((await gqlOk(server.url, getIntrospectionQuery())) as any);
     const probes: { name: string; document: string }[] = [];
-    for (const [op, root] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()]] as const) {
+    for (const [op, root] of [
+      ['query', schema.getQueryType()],
+      ['mutation', schema.getMutationType()],
+    ] as const) {
       for (const field of Object.values(root!.getFields())) {
         if (field.name === 'signUp' || field.name === 'logIn') continue;
         const args = field.args
@@ -119,7 +130,10 @@ describe('authentication', () => {
             return `${a.name}: ${isListType(getNullableType(a.type)) ? `[${one}]` : one}`;
           });
         const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
-        probes.push({ name: field.name, document: `${op} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }` });
+        probes.push({
+          name: field.name,
+          document: `${op} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`,
+        });
       }
     }
     expect(probes.length).toBeGreaterThan(15);
@@ -140,7 +154,7 @@ describe('authentication', () => {
       socket.on('message', (data) => {
         messages.push(String(data));
         // A subscription started before the close would show up here.
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { messageAdded { id } }' } }));
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: MESSAGE_ADDED_IDS } }));
       });
       socket.on('close', (code) => (messages.length ? reject(new Error(`got ${messages}`)) : resolve(code)));
       socket.on('error', reject);
@@ -158,7 +172,7 @@ describe('authentication', () => {
   it('accepts a valid token over WebSocket', async () => {
     const user = await signUp(server.url);
     const client = wsClient(server.wsUrl, user.token);
-    const sub = subscribe(client, 'subscription { messageAdded { id } }');
+    const sub = subscribe(client, MESSAGE_ADDED_IDS);
     await server.pubsub.waitForSubscribers('messageAdded', user.id);
     sub.dispose();
     await client.dispose();
@@ -175,7 +189,13 @@ describe('authentication', () => {
     try {
       const attempts = [];
       for (let i = 0; i < 5; i++) attempts.push(await gql(limited.url, LOG_IN, { u: 'nobody_here', p: 'whatever123' }));
-      expect(attempts.map((r) => codes(r)[0])).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED', 'RATE_LIMITED']);
+      expect(attempts.map((r) => codes(r)[0])).toEqual([
+        'UNAUTHENTICATED',
+        'UNAUTHENTICATED',
+        'UNAUTHENTICATED',
+        'RATE_LIMITED',
+        'RATE_LIMITED',
+      ]);
     } finally {
       await limited.stop();
     }
@@ -185,7 +205,7 @@ describe('authentication', () => {
 describe('users and friends', () => {
   const FRIENDS = '{ friends { id username } }';
   const ADD = 'mutation($u: ID!) { addFriend(userId: $u) { id username } }';
-  const REMOVE = 'mutation($u: ID!) { removeFriend(userId: $u) }';
+  const REMOVE = REMOVE_FRIEND;
 
   it('finds users by id and by username prefix, case-insensitively', async () => {
     const prefix = uniqueName('find').slice(0, 12);
@@ -193,12 +213,24 @@ describe('users and friends', () => {
     const users = [];
     for (const u of names) users.push((await gqlOk(server.url, SIGN_UP, { u, p: 'long enough' })).signUp);
     const viewer = users[0]!.token;
-    const found = await gqlOk(server.url, 'query($p: String!) { searchUsers(prefix: $p, first: 2) { username } }', { p: prefix.toUpperCase() }, viewer);
+    const found = await gqlOk(
+      server.url,
+      'query($p: String!) { searchUsers(prefix: $p, first: 2) { username } }',
+      { p: prefix.toUpperCase() },
+      viewer,
+    );
     expect(found.searchUsers.map((u: any) => u.username)).toEqual([`${prefix}_a`, `${prefix}_b`]);
-    const one = await gqlOk(server.url, 'query($id: ID!) { user(id: $id) { username } }', { id: users[2]!.user.id }, viewer);
+    const one = await gqlOk(
+      server.url,
+      'query($id: ID!) { user(id: $id) { username } }',
+      { id: users[2]!.user.id },
+      viewer,
+    );
     expect(one.user.username).toBe(`${prefix}_c`);
     expect((await gqlOk(server.url, '{ user(id: "1") { id } }', {}, viewer)).user).toBeNull();
-    expect(codes(await gql(server.url, '{ searchUsers(prefix: "ab", first: 101) { id } }', {}, viewer))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await gql(server.url, '{ searchUsers(prefix: "ab", first: 101) { id } }', {}, viewer))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
   });
 
   it('makes friends mutual: one-sided adds are not friends; removal ends it for both', async () => {
@@ -225,15 +257,20 @@ describe('users and friends', () => {
 
   it('shows presence to the viewer and mutual friends only', async () => {
     const [a, b, c] = await signUpMany(server.url, 3);
-    await gqlOk(server.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: b!.id }, a!.token);
-    await gqlOk(server.url, 'mutation($u: ID!) { addFriend(userId: $u) { id } }', { u: a!.id }, b!.token);
-    const q = 'query($ids: [ID!]!) { presence(userIds: $ids) { userId status lastActiveAt } }';
+    await gqlOk(server.url, ADD_FRIEND, { u: b!.id }, a!.token);
+    await gqlOk(server.url, ADD_FRIEND, { u: a!.id }, b!.token);
+    const q = PRESENCE;
     const res = await gqlOk(server.url, q, { ids: [a!.id, b!.id, c!.id] }, a!.token);
     expect(res.presence).toEqual([
       { userId: a!.id, status: 'OFFLINE', lastActiveAt: null },
       { userId: b!.id, status: 'OFFLINE', lastActiveAt: null },
     ]);
-    const other = await gqlOk(server.url, 'query($id: ID!) { user(id: $id) { presence { status } } }', { id: c!.id }, a!.token);
+    const other = await gqlOk(
+      server.url,
+      'query($id: ID!) { user(id: $id) { presence { status } } }',
+      { id: c!.id },
+      a!.token,
+    );
     expect(other.user.presence).toBeNull();
   });
 });
@@ -245,7 +282,9 @@ describe('push tokens', () => {
     const unreg = 'mutation($t: String!) { unregisterPushToken(token: $t) }';
     expect((await gqlOk(server.url, reg, { t: 'device-token-1' }, a!.token)).registerPushToken).toBe(true);
     await gqlOk(server.url, reg, { t: 'device-token-1' }, a!.token);
-    expect(await server.store.pushTokens.listForUsers([a!.id])).toEqual([{ token: 'device-token-1', userId: a!.id, platform: 'IOS' }]);
+    expect(await server.store.pushTokens.listForUsers([a!.id])).toEqual([
+      { token: 'device-token-1', userId: a!.id, platform: 'IOS' },
+    ]);
     await gqlOk(server.url, reg, { t: 'device-token-1' }, b!.token);
     expect(await server.store.pushTokens.listForUsers([a!.id])).toEqual([]);
     await gqlOk(server.url, unreg, { t: 'device-token-1' }, a!.token); // not a's any more: no effect

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/backends';
-import { leaseWorkerId } from '../src/workerLease';
-import { backendsAvailable, startRedis, type BackendProcess } from './helpers/backends';
+import { connectRedis } from '../src/lib/redis';
+import { leaseWorkerId } from '../src/cluster/workerLease';
+import { backendsAvailable, useRedis } from './helpers/backends';
 
 const run = backendsAvailable('the worker id lease suite');
 
 (run ? describe : describe.skip)('worker id leases in Redis', () => {
-  let redis: BackendProcess;
+  const redis = useRedis();
   let client: Redis;
   beforeAll(async () => {
-    redis = await startRedis();
-    client = await connectRedis(redis.url, 'test');
+    client = await connectRedis(redis.current.url, 'test');
   });
-  afterAll(async () => {
+  afterAll(() => {
     client?.disconnect();
-    await redis?.dispose();
   });
   const prefix = () => `test:${randomBytes(4).toString('hex')}:`;
   const never = () => {
@@ -24,7 +22,9 @@ const run = backendsAvailable('the worker id lease suite');
 
   it('gives live processes distinct ids, and takes an id back on release', async () => {
     const keyPrefix = prefix();
-    const leases = await Promise.all(Array.from({ length: 20 }, () => leaseWorkerId(client, { keyPrefix, onLost: never })));
+    const leases = await Promise.all(
+      Array.from({ length: 20 }, () => leaseWorkerId(client, { keyPrefix, onLost: never })),
+    );
     expect(new Set(leases.map((l) => l.workerId)).size).toBe(20);
     expect(leases.every((l) => l.workerId >= 0 && l.workerId <= 1023)).toBe(true);
     await Promise.all(leases.map((l) => l.release()));
@@ -33,7 +33,7 @@ const run = backendsAvailable('the worker id lease suite');
 
   it('keeps an id past its TTL while renewing, and frees it once renewals stop', async () => {
     const keyPrefix = prefix();
-    const other = await connectRedis(redis.url, 'dies');
+    const other = await connectRedis(redis.current.url, 'dies');
     const lease = await leaseWorkerId(other, { keyPrefix, ttlMs: 300, renewMs: 100, onLost: never });
     await new Promise((r) => setTimeout(r, 800));
     expect(await client.exists(`${keyPrefix}${lease.workerId}`)).toBe(1);

@@ -1,12 +1,6 @@
-import {
-  channelName,
-  createSubscriptionQueue,
-  type PubSub,
-  type PubSubOptions,
-  type Subscription,
-  type Topic,
-  type Topics,
-} from './pubsub';
+import type { PubSub, PubSubOptions, Subscription, Topic, Topics } from './pubsub';
+import { channelName } from './pubsub';
+import { channelsOf, createSubscriptionRegistry } from './queue';
 
 /**
  * The embedded default pub/sub: channels inside this one process. Each
@@ -14,9 +8,8 @@ import {
  * parsed copy, exactly as through Redis.
  */
 export function createMemoryPubSub(options: PubSubOptions = {}): PubSub {
-  const maxQueue = options.maxQueue ?? 10_000;
+  const registry = createSubscriptionRegistry(options.maxQueue ?? 10_000);
   const listeners = new Map<string, Set<(payload: string) => void>>();
-  const open = new Set<{ end(error?: Error): void }>();
 
   return {
     async publish<T extends Topic>(topic: T, key: string, event: Topics[T]) {
@@ -27,10 +20,9 @@ export function createMemoryPubSub(options: PubSubOptions = {}): PubSub {
     },
 
     async subscribe<T extends Topic>(topic: T, keys: string | readonly string[]): Promise<Subscription<Topics[T]>> {
-      const channels = [...new Set(typeof keys === 'string' ? [keys] : keys)].map((key) => channelName(topic, key));
+      const channels = channelsOf(topic, keys);
       const listener = (payload: string) => subscription.push(JSON.parse(payload) as Topics[T]);
-      const subscription = createSubscriptionQueue<Topics[T]>(maxQueue, () => {
-        open.delete(subscription);
+      const subscription = registry.open<Topics[T]>(() => {
         for (const channel of channels) {
           const set = listeners.get(channel);
           set?.delete(listener);
@@ -42,12 +34,11 @@ export function createMemoryPubSub(options: PubSubOptions = {}): PubSub {
         if (!set) listeners.set(channel, (set = new Set()));
         set.add(listener);
       }
-      open.add(subscription);
       return subscription;
     },
 
     async close() {
-      for (const subscription of [...open]) subscription.end();
+      registry.endAll();
     },
   };
 }

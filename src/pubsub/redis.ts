@@ -1,15 +1,7 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
-import {
-  channelName,
-  createSubscriptionQueue,
-  MISSED_EVENTS,
-  type PubSub,
-  type PubSubOptions,
-  type Subscription,
-  type Topic,
-  type Topics,
-} from './pubsub';
+import { channelName, type PubSub, type PubSubOptions, type Subscription, type Topic, type Topics } from './pubsub';
+import { channelsOf, createSubscriptionRegistry } from './queue';
 
 /** Options of `createRedisPubSub`. */
 export interface RedisPubSubOptions extends PubSubOptions {
@@ -33,7 +25,7 @@ export interface RedisPubSubOptions extends PubSubOptions {
  */
 export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: RedisPubSubOptions): PubSub {
   const engine = new RedisPubSub({ publisher, subscriber });
-  const open = new Set<{ push(d: typeof MISSED_EVENTS): void; end(): void }>();
+  const registry = createSubscriptionRegistry(maxQueue);
   let interrupted = false;
 
   const onClose = () => {
@@ -44,7 +36,7 @@ export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: 
     interrupted = false;
     // PING is answered after the SUBSCRIBEs ioredis sent on reconnecting: past it, nothing more is missed.
     subscriber.ping().then(
-      () => open.forEach((subscription) => subscription.push(MISSED_EVENTS)),
+      () => registry.missedEvents(),
       () => {
         interrupted = true;
       },
@@ -59,10 +51,9 @@ export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: 
     },
 
     async subscribe<T extends Topic>(topic: T, keys: string | readonly string[]): Promise<Subscription<Topics[T]>> {
-      const channels = [...new Set(typeof keys === 'string' ? [keys] : keys)].map((key) => channelName(topic, key));
+      const channels = channelsOf(topic, keys);
       const ids: number[] = [];
-      const subscription = createSubscriptionQueue<Topics[T]>(maxQueue, () => {
-        open.delete(subscription);
+      const subscription = registry.open<Topics[T]>(() => {
         // Only ids whose SUBSCRIBE completed: RedisPubSub cannot unsubscribe a pending one.
         for (const id of ids.splice(0)) engine.unsubscribe(id);
       });
@@ -74,14 +65,13 @@ export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: 
         await subscription.return();
         throw error;
       }
-      open.add(subscription);
       return subscription;
     },
 
     async close() {
       subscriber.off('close', onClose);
       subscriber.off('ready', onReady);
-      for (const subscription of [...open]) subscription.end();
+      registry.endAll();
     },
   };
 }

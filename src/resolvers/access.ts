@@ -1,9 +1,16 @@
-import type { Context } from '../context';
-import { checkAuth, requireViewer } from '../context';
-import { badInput, forbidden, notFound, rateLimited } from '../errors';
-import { limits } from '../limits';
-import type { RateLimiter } from '../rateLimit';
+import { checkAuth, unknownAccount, validClaims } from '../auth/session';
+import { forbidden, notFound, rateLimited } from '../contract/errors';
+import type { RateLimiter } from '../lib/rateLimit';
 import type { ConversationRecord, UserRecord } from '../store/store';
+import type { Context } from './context';
+
+/** The signed-in user; UNAUTHENTICATED without a valid token for an existing user. */
+export async function requireViewer(ctx: Context): Promise<UserRecord> {
+  const { userId } = checkAuth(ctx.auth, ctx.services.now());
+  const user = await ctx.loaders.users.load(userId);
+  if (!user) throw unknownAccount();
+  return user;
+}
 
 /**
  * The id of the signed-in user, for field resolvers below a root field that
@@ -15,7 +22,7 @@ export function viewerId(ctx: Context): string {
 
 /** The signed-in user's id, or null without a valid token (for fields that are merely hidden then). */
 export function optionalViewerId(ctx: Context): string | null {
-  return 'failure' in ctx.auth || ctx.auth.expiresAt <= ctx.services.now() ? null : ctx.auth.userId;
+  return validClaims(ctx.auth, ctx.services.now())?.userId ?? null;
 }
 
 /** The conversation if the viewer belongs to it: NOT_FOUND if there is none, FORBIDDEN if not a member. */
@@ -44,16 +51,4 @@ export async function requireUsers(ctx: Context, ids: readonly string[]): Promis
 export function spend(limiter: RateLimiter, key: string): void {
   const wait = limiter.take(key);
   if (wait > 0) throw rateLimited(wait);
-}
-
-/** A first/last argument: null stays null, anything else must be 0 to the page maximum. */
-export function pageSize(field: string, value: number | null | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  if (value < 0 || value > limits.pageMax) throw badInput(field, `must be from 0 to ${limits.pageMax}`);
-  return value;
-}
-
-/** Removes repeated ids, keeping the first occurrence. */
-export function distinct(ids: readonly string[]): string[] {
-  return [...new Set(ids)];
 }

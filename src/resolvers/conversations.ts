@@ -1,9 +1,10 @@
-import { requireViewer } from '../context';
-import { badInput, notFound } from '../errors';
+import { badInput, notFound } from '../contract/errors';
+import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
-import { codePointLength, limits } from '../limits';
-import type { ConversationPosition, ConversationRecord, UserRecord } from '../store/store';
-import { distinct, pageSize, requireMembership, requireUsers, viewerId } from './access';
+import type { ConversationPosition, UserRecord } from '../store/store';
+import { requireMembership, requireUsers, requireViewer, viewerId } from './access';
+import { connection } from './connection';
+import { distinct, pageSize, printableName } from './validate';
 
 /** The opaque cursor of a conversation's place in the viewer's list. */
 export function encodeConversationCursor(c: ConversationPosition): string {
@@ -17,16 +18,11 @@ export function decodeConversationCursor(cursor: string): ConversationPosition |
   return { lastActivityAt: new Date(Number(match[1])), id: match[2]! };
 }
 
-function groupTitle(title: string): string {
-  const trimmed = title.replace(/\s+/g, ' ').trim();
-  if (trimmed.length === 0 || codePointLength(trimmed) > limits.groupTitleMax || /\p{Cc}/u.test(trimmed)) {
-    throw badInput('title', `must be 1 to ${limits.groupTitleMax} printable characters`);
-  }
-  return trimmed;
-}
-
 function groupTooLarge(field: string, size: number) {
-  return badInput(field, `a group has at most ${limits.groupMax} members, the creator included (this would be ${size})`);
+  return badInput(
+    field,
+    `a group has at most ${limits.groupMax} members, the creator included (this would be ${size})`,
+  );
 }
 
 function checkGroupSize(field: string, size: number): void {
@@ -44,16 +40,10 @@ export const conversationResolvers: Resolvers = {
       const rows = await ctx.services.store.conversations.listForUser(viewer.id, { first: size + 1, after: position });
       const nodes = rows.slice(0, size);
       for (const node of nodes) ctx.loaders.conversations.prime(node.id, node);
-      const edges = nodes.map((node) => ({ cursor: encodeConversationCursor(node), node }));
-      return {
-        edges,
-        pageInfo: {
-          hasNextPage: rows.length > size,
-          hasPreviousPage: position !== undefined,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
-        },
-      };
+      return connection(nodes, encodeConversationCursor, {
+        hasPreviousPage: position !== undefined,
+        hasNextPage: rows.length > size,
+      });
     },
 
     conversation: async (_parent, { id }, ctx) => {
@@ -74,7 +64,7 @@ export const conversationResolvers: Resolvers = {
 
     createGroup: async (_parent, { title, memberIds }, ctx) => {
       const viewer = await requireViewer(ctx);
-      const name = groupTitle(title);
+      const name = printableName('title', title, limits.groupTitleMax);
       const members = distinct([viewer.id, ...memberIds]);
       checkGroupSize('memberIds', members.length);
       await requireUsers(ctx, members);
@@ -116,7 +106,12 @@ export const conversationResolvers: Resolvers = {
       if (!message || message.conversationId !== conversationId) {
         throw badInput('messageId', 'not a message of this conversation');
       }
-      const membership = await ctx.services.store.conversations.markRead(conversationId, viewer.id, message.seq, message.id);
+      const membership = await ctx.services.store.conversations.markRead(
+        conversationId,
+        viewer.id,
+        message.seq,
+        message.id,
+      );
       ctx.loaders.memberships.clear({ conversationId, userId: viewer.id });
       if (membership) ctx.loaders.memberships.prime({ conversationId, userId: viewer.id }, membership);
       return conversation;

@@ -1,4 +1,4 @@
-import { requireViewer } from '../context';
+import { requireViewer } from './access';
 import type { Resolvers } from '../generated/graphql';
 
 /** Where clients should connect. */

@@ -1,10 +1,13 @@
-import { requireViewer, type Context } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../contract/errors';
+import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
-import { codePointLength, limits } from '../limits';
-import { openMessageStream, toMessageEvent } from '../messageStream';
+import { publishMessage } from '../messaging/event';
+import { openMessageStream } from '../messaging/stream';
 import type { MessageRecord } from '../store/store';
-import { pageSize, requireMembership, spend } from './access';
+import { requireMembership, requireViewer, spend } from './access';
+import { connection } from './connection';
+import type { Context } from './context';
+import { checkClientMessageId, checkContent, pageSize } from './validate';
 
 /** The seq of a cursor (a message id) of this conversation; BAD_USER_INPUT otherwise. */
 async function cursorSeq(ctx: Context, conversationId: string, field: string, cursor: string): Promise<number> {
@@ -15,34 +18,7 @@ async function cursorSeq(ctx: Context, conversationId: string, field: string, cu
   return message.seq;
 }
 
-function checkContent(content: string): void {
-  if (content.trim().length === 0) throw badInput('content', 'must not be empty');
-  const length = codePointLength(content);
-  if (length > limits.contentMax) {
-    throw badInput('content', `must be at most ${limits.contentMax} characters (got ${length})`);
-  }
-}
-
-function checkClientMessageId(id: string | null | undefined): string | null {
-  if (id === null || id === undefined) return null;
-  if (id.length === 0 || id.length > limits.clientMessageIdMax) {
-    throw badInput('clientMessageId', `must be 1 to ${limits.clientMessageIdMax} characters`);
-  }
-  return id;
-}
-
-function connection(nodes: MessageRecord[], hasPreviousPage: boolean, hasNextPage: boolean) {
-  const edges = nodes.map((node) => ({ cursor: node.id, node }));
-  return {
-    edges,
-    pageInfo: {
-      hasPreviousPage,
-      hasNextPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
-  };
-}
+const messageCursor = (m: MessageRecord) => m.id;
 
 /** History, sending and live delivery of messages. */
 export const messageResolvers: Resolvers = {
@@ -56,12 +32,23 @@ export const messageResolvers: Resolvers = {
       const beforeSeq = before ? await cursorSeq(ctx, conversation.id, 'before', before) : undefined;
       const { store } = ctx.services;
       if (firstN !== null) {
-        const rows = await store.messages.page(conversation.id, { afterSeq, beforeSeq, limit: firstN + 1, from: 'oldest' });
-        return connection(rows.slice(0, firstN), afterSeq !== undefined, rows.length > firstN);
+        const rows = await store.messages.page(conversation.id, {
+          afterSeq,
+          beforeSeq,
+          limit: firstN + 1,
+          from: 'oldest',
+        });
+        return connection(rows.slice(0, firstN), messageCursor, {
+          hasPreviousPage: afterSeq !== undefined,
+          hasNextPage: rows.length > firstN,
+        });
       }
       const n = lastN ?? limits.messagesDefault;
       const rows = await store.messages.page(conversation.id, { afterSeq, beforeSeq, limit: n + 1, from: 'newest' });
-      return connection(rows.slice(rows.length - n), rows.length > n, beforeSeq !== undefined);
+      return connection(rows.slice(rows.length - n), messageCursor, {
+        hasPreviousPage: rows.length > n,
+        hasNextPage: beforeSeq !== undefined,
+      });
     },
   },
 
@@ -82,13 +69,9 @@ export const messageResolvers: Resolvers = {
       });
       // Published on every send, retries included: subscribers drop what they already have,
       // and a retry after a lost publish still reaches them.
-      const event = toMessageEvent(message);
-      const published = await Promise.allSettled(
-        conversation.memberIds.map((memberId) => pubsub.publish('messageAdded', memberId, event)),
-      );
+      const failed = await publishMessage(pubsub, conversation.memberIds, message);
       // The message is stored: a failed publish is recovered by subscribers' gap reads and `after`.
-      const failed = published.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) log.warn(`publish of message ${message.id} failed`, failed.reason);
+      if (failed) log.warn(`publish of message ${message.id} failed`, failed.failure);
       // Queued, never awaited: push cannot delay or fail a send. A retry is not pushed twice.
       if (created) push.notify(message, conversation);
       return message;

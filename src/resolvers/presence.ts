@@ -1,13 +1,18 @@
-import { requireViewer, type Context } from '../context';
-import { badInput } from '../errors';
+import { badInput } from '../contract/errors';
+import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
-import { limits } from '../limits';
-import type { PresenceRecord } from '../presence';
-import { openPresenceStream } from '../presenceStream';
-import { distinct } from './access';
+import type { PresenceRecord } from '../presence/presence';
+import { openPresenceStream } from '../presence/stream';
+import { requireViewer } from './access';
+import type { Context } from './context';
+import { distinct } from './validate';
 
 /** `subjectId`'s presence if `viewerId` may see it (themselves or a mutual friend), else null. */
-export async function visiblePresence(ctx: Context, viewerId: string | null, subjectId: string): Promise<PresenceRecord | null> {
+export async function visiblePresence(
+  ctx: Context,
+  viewerId: string | null,
+  subjectId: string,
+): Promise<PresenceRecord | null> {
   if (viewerId === null) return null;
   if (subjectId !== viewerId && !(await ctx.loaders.friendIds.load(viewerId)).has(subjectId)) return null;
   return ctx.loaders.presence.load(subjectId);

@@ -1,36 +1,17 @@
-import { hashPassword, verifyPassword } from '../auth';
-import { requireViewer, type Context } from '../context';
-import { badInput, conflict, notFound, unauthenticated } from '../errors';
+import { hashPassword, verifyPassword } from '../auth/passwords';
+import { badInput, conflict, notFound, unauthenticated } from '../contract/errors';
+import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
-import { codePointLength, limits } from '../limits';
+import { publishFriendsChanged } from '../presence/events';
 import type { UserRecord } from '../store/store';
-import { optionalViewerId, requireUsers, spend } from './access';
-import { publishFriendsChanged } from '../presenceStream';
+import { optionalViewerId, requireUsers, requireViewer, spend } from './access';
+import type { Context } from './context';
 import { visiblePresence } from './presence';
-
-/** A username as stored: lowercase; BAD_USER_INPUT unless 3 to 32 of a-z, 0-9, _. */
-function normalizeUsername(username: string): string {
-  const name = username.trim().toLowerCase();
-  if (!limits.usernamePattern.test(name)) {
-    throw badInput('username', 'must be 3 to 32 characters of a-z, 0-9 and _');
-  }
-  return name;
-}
-
-function checkPassword(password: string): void {
-  const length = codePointLength(password);
-  if (length < limits.passwordMin) throw badInput('password', `must be at least ${limits.passwordMin} characters`);
-  if (length > limits.passwordMax) throw badInput('password', `must be at most ${limits.passwordMax} characters`);
-}
+import { checkPassword, normalizeUsername, pageSize, printableName } from './validate';
 
 function normalizeDisplayName(displayName: string | null | undefined, username: string): string {
   if (displayName === null || displayName === undefined) return username;
-  // Control characters would let one name forge line breaks or direction changes in clients.
-  const name = displayName.replace(/\s+/g, ' ').trim();
-  if (name.length === 0 || /\p{Cc}/u.test(name) || codePointLength(name) > limits.displayNameMax) {
-    throw badInput('displayName', `must be 1 to ${limits.displayNameMax} printable characters`);
-  }
-  return name;
+  return printableName('displayName', displayName, limits.displayNameMax);
 }
 
 function authPayload(ctx: Context, user: UserRecord) {
@@ -49,8 +30,7 @@ export const userResolvers: Resolvers = {
 
     searchUsers: async (_parent, { prefix, first }, ctx) => {
       await requireViewer(ctx);
-      const limit = first ?? 20;
-      if (limit < 0 || limit > limits.pageMax) throw badInput('first', `must be from 0 to ${limits.pageMax}`);
+      const limit = pageSize('first', first) ?? 20;
       const wanted = prefix.trim().toLowerCase();
       if (wanted.length === 0 || wanted.length > 32) throw badInput('prefix', 'must be 1 to 32 characters');
       if (limit === 0 || !/^[a-z0-9_]+$/.test(wanted)) return [];

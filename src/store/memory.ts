@@ -238,7 +238,10 @@ export function createMemoryStore(): Store {
         const lo = Math.max(0, afterSeq);
         const hi = Math.min(messages.length, beforeSeq === undefined ? messages.length : beforeSeq - 1);
         if (hi <= lo || limit <= 0) return [];
-        const slice = from === 'oldest' ? messages.slice(lo, Math.min(hi, lo + limit)) : messages.slice(Math.max(lo, hi - limit), hi);
+        const slice =
+          from === 'oldest'
+            ? messages.slice(lo, Math.min(hi, lo + limit))
+            : messages.slice(Math.max(lo, hi - limit), hi);
         return slice.map(copyMessage);
       },
       async countUnread(conversationId, afterSeq, userId) {

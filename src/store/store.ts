@@ -1,7 +1,9 @@
 /**
  * The persistence boundary: plain records and narrow async operations in the
- * chat domain's words. One implementation per backend (memory.ts, later
- * mongo.ts), all held to the same conformance suite (test/store.conformance.ts).
+ * chat domain's words. One implementation per backend (memory.ts, mongo/),
+ * all held to the same conformance suite (test/store.conformance.ts). Driver
+ * types never leave an implementation; an unreachable server surfaces as
+ * `UnavailableError` (lib/unavailable.ts).
  *
  * Rules every implementation keeps:
  * - Records are copies: mutating one never changes what the store holds.
@@ -152,9 +154,7 @@ export interface ConversationStore {
   /** Removes a member and their read position. Idempotent. */
   removeMember(conversationId: string, userId: string): Promise<void>;
   /** Memberships for (conversation, user) pairs, `null` where the user is not a member. */
-  getMemberships(
-    keys: readonly { conversationId: string; userId: string }[],
-  ): Promise<(MembershipRecord | null)[]>;
+  getMemberships(keys: readonly { conversationId: string; userId: string }[]): Promise<(MembershipRecord | null)[]>;
   /** The user's conversations, most recent activity first, starting after `after`. */
   listForUser(userId: string, page: { first: number; after?: ConversationPosition }): Promise<ConversationRecord[]>;
   /** Every conversation the user belongs to, in no particular order. */
@@ -196,14 +196,6 @@ export interface Store {
   pushTokens: PushTokenStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
-}
-
-/** The store's server cannot be reached right now; the operation did not happen and may be retried. */
-export class StoreUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'StoreUnavailableError';
-  }
 }
 
 /**

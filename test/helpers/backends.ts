@@ -153,3 +153,30 @@ export async function startFerretDB(): Promise<BackendProcess> {
   await backend.start();
   return backend;
 }
+
+/** Something started before a file's tests and disposed of after them; `current` is set by beforeAll. */
+export interface Fixture<T> {
+  current: T;
+}
+
+/** Starts `start()` before the file's tests and disposes of it after them. */
+export function useFixture<T extends { dispose(): Promise<void> }>(start: () => Promise<T>): Fixture<T> {
+  const holder = {} as Fixture<T>;
+  beforeAll(async () => {
+    holder.current = await start();
+  }, 60_000);
+  afterAll(async () => {
+    await holder.current?.dispose();
+  });
+  return holder;
+}
+
+/** A private redis-server for the file's tests (see `startRedis`). */
+export function useRedis(): Fixture<BackendProcess> {
+  return useFixture(startRedis);
+}
+
+/** A private FerretDB for the file's tests (see `startFerretDB`). */
+export function useFerretDB(): Fixture<BackendProcess> {
+  return useFixture(startFerretDB);
+}

@@ -148,7 +148,8 @@ export function subscribe<T = any>(
     },
     async expectSilence(ms) {
       await new Promise((r) => setTimeout(r, ms));
-      if (items.length > 0 || failure) throw new Error(`expected nothing, got ${JSON.stringify(items.length ? items : failure)}`);
+      if (items.length > 0 || failure)
+        throw new Error(`expected nothing, got ${JSON.stringify(items.length ? items : failure)}`);
     },
     async errors(timeoutMs = 5000) {
       await waitFor(() => failure !== null, timeoutMs, 'an error');
@@ -169,7 +170,12 @@ export interface StoredMessage {
 }
 
 /** The whole history of a conversation after `after` (all of it without), paging forwards. */
-export async function readAllMessages(url: string, token: string, conversationId: string, after?: string): Promise<StoredMessage[]> {
+export async function readAllMessages(
+  url: string,
+  token: string,
+  conversationId: string,
+  after?: string,
+): Promise<StoredMessage[]> {
   const query = `query($c: ID!, $after: ID) {
     messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq content } } pageInfo { hasNextPage endCursor } }
   }`;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startFerretDB, startRedis, type BackendProcess } from './backends';
+import { startFerretDB, startRedis, useFixture, type BackendProcess, type Fixture } from './backends';
 import { gqlOk, type SubscriptionQueue, type TestUser } from './client';
 import { startServerProcess, type ServerProcess } from './process';
 
@@ -47,15 +47,8 @@ export async function startCluster(): Promise<Cluster> {
 }
 
 /** Starts a cluster's backends before the file's tests and disposes of it after them. */
-export function useCluster(): { current: Cluster } {
-  const holder = {} as { current: Cluster };
-  beforeAll(async () => {
-    holder.current = await startCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await holder.current?.dispose();
-  });
-  return holder;
+export function useCluster(): Fixture<Cluster> {
+  return useFixture(startCluster);
 }
 
 /**
@@ -65,7 +58,12 @@ export function useCluster(): { current: Cluster } {
  * rounds until each one has received some probe; then one last probe, which
  * every subscription receives, is read up to by all of them.
  */
-export async function probe(url: string, sender: TestUser, conversationId: string, subs: SubscriptionQueue<any>[]): Promise<number> {
+export async function probe(
+  url: string,
+  sender: TestUser,
+  conversationId: string,
+  subs: SubscriptionQueue<any>[],
+): Promise<number> {
   const send = async () =>
     (
       await gqlOk(
@@ -81,7 +79,13 @@ export async function probe(url: string, sender: TestUser, conversationId: strin
     await send();
     await Promise.all(
       [...waiting].map(async (sub) => {
-        if (await sub.take(1, 500).then(() => true, () => false)) waiting.delete(sub);
+        if (
+          await sub.take(1, 500).then(
+            () => true,
+            () => false,
+          )
+        )
+          waiting.delete(sub);
       }),
     );
   }

@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../../src/config';
-import type { ServerOptions, RunningServer } from '../../src/server';
-import { startServer } from '../../src/server';
+import type { ServerOptions, RunningServer } from '../../src/server/server';
+import { startServer } from '../../src/server/server';
 import { createMemoryPubSub } from '../../src/pubsub/memory';
 import type { PubSub, Subscription, Topic, Topics } from '../../src/pubsub/pubsub';
 import { createMemoryStore } from '../../src/store/memory';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Logger } from './log';
+import type { Logger } from '../lib/log';
 import { createConnectionCounter, type PresenceOptions, type PresenceRecord, type PresenceTracker } from './presence';
 
 /** Options of `createRedisPresence`. */
@@ -87,12 +87,14 @@ export function createRedisPresence(redis: Redis, options: RedisPresenceOptions)
   const counter = createConnectionCounter(options, {
     async online(userId) {
       const t = now();
-      if ((await redis.eval(CONNECT, 3, ...keys(userId), instance, userId, t + entryMs, t)) === 1) report(userId, 'ONLINE', t);
+      if ((await redis.eval(CONNECT, 3, ...keys(userId), instance, userId, t + entryMs, t)) === 1)
+        report(userId, 'ONLINE', t);
     },
     async offline(userId) {
       const t = now();
       try {
-        if ((await redis.eval(DISCONNECT, 3, ...keys(userId), instance, userId, 0, t)) === 1) report(userId, 'OFFLINE', t);
+        if ((await redis.eval(DISCONNECT, 3, ...keys(userId), instance, userId, 0, t)) === 1)
+          report(userId, 'OFFLINE', t);
       } catch (error) {
         // Redis unreachable: the entry expires by itself and a sweep announces it.
         log?.warn(`presence: ${(error as Error).message}`);
@@ -100,26 +102,32 @@ export function createRedisPresence(redis: Redis, options: RedisPresenceOptions)
     },
   });
 
-  const heartbeat = setInterval(() => {
-    const users = counter.users();
-    if (users.length === 0) return;
-    const expiry = now() + entryMs;
-    const pipeline = redis.pipeline();
-    for (const userId of users) {
-      pipeline.hset(`${devicesPrefix}${userId}`, instance, expiry);
-      pipeline.zadd(onlineKey, 'GT', expiry, userId);
-    }
-    pipeline.exec().catch((error: Error) => log?.warn(`presence heartbeat: ${error.message}`));
-  }, Math.floor(timeoutMs / 3));
-  const sweep = setInterval(() => {
-    redis.eval(SWEEP, 2, onlineKey, lastKey, devicesPrefix, now(), 100, entryMs).then(
-      (gone) => {
-        const list = gone as (string | number)[];
-        for (let i = 0; i < list.length; i += 2) report(String(list[i]), 'OFFLINE', Number(list[i + 1]));
-      },
-      (error: Error) => log?.warn(`presence sweep: ${error.message}`),
-    );
-  }, Math.max(50, Math.floor(timeoutMs / 6)));
+  const heartbeat = setInterval(
+    () => {
+      const users = counter.users();
+      if (users.length === 0) return;
+      const expiry = now() + entryMs;
+      const pipeline = redis.pipeline();
+      for (const userId of users) {
+        pipeline.hset(`${devicesPrefix}${userId}`, instance, expiry);
+        pipeline.zadd(onlineKey, 'GT', expiry, userId);
+      }
+      pipeline.exec().catch((error: Error) => log?.warn(`presence heartbeat: ${error.message}`));
+    },
+    Math.floor(timeoutMs / 3),
+  );
+  const sweep = setInterval(
+    () => {
+      redis.eval(SWEEP, 2, onlineKey, lastKey, devicesPrefix, now(), 100, entryMs).then(
+        (gone) => {
+          const list = gone as (string | number)[];
+          for (let i = 0; i < list.length; i += 2) report(String(list[i]), 'OFFLINE', Number(list[i + 1]));
+        },
+        (error: Error) => log?.warn(`presence sweep: ${error.message}`),
+      );
+    },
+    Math.max(50, Math.floor(timeoutMs / 6)),
+  );
   heartbeat.unref();
   sweep.unref();
 

@@ -1,16 +1,9 @@
-import { subscriberLagging } from './errors';
-import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type MessageEvent, type PubSub } from './pubsub/pubsub';
-import type { MessageRecord, Store } from './store/store';
-
-/** A message as it is published on members' channels. */
-export function toMessageEvent(message: MessageRecord): MessageEvent {
-  return { ...message, createdAt: message.createdAt.toISOString() };
-}
-
-/** A published message back as a record. */
-export function fromMessageEvent(event: MessageEvent): MessageRecord {
-  return { ...event, createdAt: new Date(event.createdAt) };
-}
+import { subscriberLagging } from '../contract/errors';
+import { createPullIterator } from '../lib/pullIterator';
+import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type PubSub } from '../pubsub/pubsub';
+import type { MessageEvent } from '../pubsub/topics';
+import type { MessageRecord, Store } from '../store/store';
+import { fromMessageEvent } from './event';
 
 /** Options of `openMessageStream`. */
 export interface MessageStreamOptions {
@@ -124,7 +117,9 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     let last = delivered.get(message.conversationId);
     if (last === undefined) {
       // A conversation joined after the stream opened: it starts where the user joined.
-      const [membership] = await store.conversations.getMemberships([{ conversationId: message.conversationId, userId }]);
+      const [membership] = await store.conversations.getMemberships([
+        { conversationId: message.conversationId, userId },
+      ]);
       if (!membership) return [];
       last = membership.joinedSeq;
     }
@@ -134,45 +129,4 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
   }
 
   return createPullIterator(pull, () => subscription.return());
-}
-
-/**
- * An async iterator over batches from `pull` (null: the end). `return()`
- * releases at once; a pull in flight is discarded when it settles.
- */
-function createPullIterator<T>(
-  pull: () => Promise<T[] | null>,
-  release: () => Promise<unknown>,
-): AsyncIterableIterator<T> & { return(): Promise<IteratorResult<T>> } {
-  const buffer: T[] = [];
-  let closed = false;
-  const finished: IteratorResult<T> = { value: undefined, done: true };
-  const close = async () => {
-    closed = true;
-    buffer.length = 0;
-    await release();
-    return finished;
-  };
-  const iterator = {
-    async next(): Promise<IteratorResult<T>> {
-      while (buffer.length === 0) {
-        if (closed) return finished;
-        let batch: T[] | null;
-        try {
-          batch = await pull();
-        } catch (error) {
-          await close();
-          throw error;
-        }
-        if (batch === null) return close();
-        if (!closed) buffer.push(...batch);
-      }
-      return { value: buffer.shift()!, done: false };
-    },
-    return: close,
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
 }

@@ -1,4 +1,4 @@
-/** The contract's limits, in one place. */
+/** The contract's limits, in one place (a leaf: imports nothing of the project). */
 export const limits = {
   /** Message content, in Unicode code points. */
   contentMin: 1,
@@ -20,18 +20,3 @@ export const limits = {
   /** Ids in one argument list (memberIds, userIds of presence). */
   idListMax: 100,
 } as const;
-
-/** The number of Unicode code points in `text` (an emoji counts once). */
-export function codePointLength(text: string): number {
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    // A high surrogate followed by a low one is a single code point.
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    length++;
-  }
-  return length;
-}

@@ -1,6 +1,5 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
-import { StoreUnavailableError } from './store/store';
+/** The contract's error codes and one constructor per code (a leaf: imports nothing of the project). */
+import { GraphQLError } from 'graphql';
 
 /** The error codes of the public contract; nothing else reaches a client. */
 export const ErrorCode = {
@@ -20,20 +19,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const publicCodes = new Set<string>(Object.values(ErrorCode));
 
-/** Codes Apollo Server itself uses, mapped onto the contract's. */
-const apolloCodes: Record<string, ErrorCode> = {
-  BAD_REQUEST: ErrorCode.BadUserInput,
-  PERSISTED_QUERY_NOT_FOUND: ErrorCode.BadUserInput,
-  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BadUserInput,
-  OPERATION_RESOLUTION_FAILURE: ErrorCode.BadUserInput,
-};
-
 function coded(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }
 
 /** Missing, invalid or expired token; wrong password. */
-export function unauthenticated(message = 'Authentication required: send "Authorization: Bearer <token>".'): GraphQLError {
+export function unauthenticated(
+  message = 'Authentication required: send "Authorization: Bearer <token>".',
+): GraphQLError {
   return coded(ErrorCode.Unauthenticated, message);
 }
 
@@ -77,42 +70,6 @@ export function isPublicCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && publicCodes.has(code);
 }
 
-/** Options of `createErrorFormatter`. */
-export interface ErrorFormatterOptions {
-  /** Keep stack traces and internal messages in responses. @default false */
-  development: boolean;
-  /** Where errors that are not the client's fault are reported. */
-  logError: (message: string, error: unknown) => void;
-}
-
-/**
- * The one place errors are shaped for clients (HTTP and WebSocket alike):
- * errors with a contract code keep their message; anything else is logged
- * and becomes a generic INTERNAL_SERVER_ERROR.
- */
-export function createErrorFormatter({ development, logError }: ErrorFormatterOptions) {
-  return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    const rawCode = formatted.extensions?.code;
-    const code = typeof rawCode === 'string' ? (apolloCodes[rawCode] ?? rawCode) : undefined;
-    if (isPublicCode(code) && code !== ErrorCode.Internal) {
-      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions: development ? { ...formatted.extensions, code } : { ...extensions, code } };
-    }
-    const cause = unwrapResolverError(error);
-    logError('internal error', cause);
-    if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.Internal } };
-    return {
-      message:
-        cause instanceof StoreUnavailableError
-          ? 'The service is temporarily unavailable; nothing was changed. Retry in a moment.'
-          : 'Internal server error.',
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: ErrorCode.Internal },
-    };
-  };
-}
-
 /** A subscription whose client could not keep up; it may resubscribe (with `after`) to resume. */
 export function subscriberLagging(): GraphQLError {
   return coded(
@@ -123,5 +80,9 @@ export function subscriberLagging(): GraphQLError {
 
 /** A connection asked for more concurrent subscriptions than it may hold. */
 export function tooManySubscriptions(max: number): GraphQLError {
-  return coded(ErrorCode.RateLimited, `At most ${max} subscriptions may be open on one connection; complete one first.`, { max });
+  return coded(
+    ErrorCode.RateLimited,
+    `At most ${max} subscriptions may be open on one connection; complete one first.`,
+    { max },
+  );
 }

@@ -1,34 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Logger } from './log';
-
-/** What one server process announces about itself. */
-export interface ServerAnnouncement {
-  /** Its public WebSocket URL. */
-  url: string;
-  /** Its open, authenticated WebSocket connections. */
-  connections: number;
-}
-
-/** Where clients should connect: the registry of live server processes. */
-export interface Discovery {
-  /** The WebSocket URL of the least-loaded live server. */
-  leastLoaded(): Promise<string>;
-  /** Announces this process until `stop()`: its URL, and its load as `connections()` reports it. */
-  register(url: string, connections: () => number): { stop(): Promise<void> };
-}
-
-/** One process alone: it is always the least loaded. */
-export function createLocalDiscovery(): Discovery {
-  let own = '';
-  return {
-    leastLoaded: async () => own,
-    register(url) {
-      own = url;
-      return { stop: async () => undefined };
-    },
-  };
-}
+import type { Logger } from '../../lib/log';
+import type { Discovery, ServerAnnouncement } from './discovery';
 
 /** Options of `createRedisDiscovery`. */
 export interface RedisDiscoveryOptions {

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { MAX_WORKER_ID } from './ids';
-import type { Logger } from './log';
+import type { Logger } from '../lib/log';
 
 /** A Snowflake worker id held in Redis for as long as this process renews it. */
 export interface WorkerLease {

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import type { PresenceRecord, PresenceTracker } from './presence';
-import type { ConversationRecord, MembershipRecord, MessageRecord, Store, UserRecord } from './store/store';
+import type { PresenceRecord, PresenceTracker } from '../presence/presence';
+import type { ConversationRecord, MembershipRecord, MessageRecord, Store, UserRecord } from '../store/store';
 
 /** A (conversation, user) pair, the key of a membership. */
 export interface MembershipKey {
@@ -24,7 +24,11 @@ export interface Loaders {
  * context lives as long as the subscription: they still batch each event's
  * lookups, but never serve a stale record.
  */
-export function createLoaders(store: Store, presence: PresenceTracker, { cache = true }: { cache?: boolean } = {}): Loaders {
+export function createLoaders(
+  store: Store,
+  presence: PresenceTracker,
+  { cache = true }: { cache?: boolean } = {},
+): Loaders {
   return {
     users: new DataLoader((ids) => store.users.getMany(ids), { cache }),
     conversations: new DataLoader((ids) => store.conversations.getMany(ids), { cache }),
@@ -33,7 +37,10 @@ export function createLoaders(store: Store, presence: PresenceTracker, { cache =
       cache,
       cacheKeyFn: (key) => `${key.conversationId}:${key.userId}`,
     }),
-    friendIds: new DataLoader((ids) => Promise.all(ids.map(async (id) => new Set(await store.friends.listMutual(id)))), { cache }),
+    friendIds: new DataLoader(
+      (ids) => Promise.all(ids.map(async (id) => new Set(await store.friends.listMutual(id)))),
+      { cache },
+    ),
     presence: new DataLoader((ids) => presence.get(ids), { cache }),
   };
 }

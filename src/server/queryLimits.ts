@@ -1,11 +1,5 @@
-import {
-  GraphQLError,
-  Kind,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
-  type ValidationRule,
-} from 'graphql';
-import { ErrorCode } from './errors';
+import { GraphQLError, Kind, type FragmentDefinitionNode, type SelectionSetNode, type ValidationRule } from 'graphql';
+import { ErrorCode } from '../contract/errors';
 
 /**
  * A validation rule refusing documents that select more than `max` fields,

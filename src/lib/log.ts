@@ -27,7 +27,10 @@ function describe(detail: unknown): string {
 }
 
 /** A logger writing lines at `level` and above. */
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
   const at = (lineLevel: Exclude<LogLevel, 'silent'>) => (message: string, detail?: unknown) => {
     if (order[lineLevel] < order[level]) return;
     write(`${new Date().toISOString()} ${lineLevel} ${message}${describe(detail)}\n`);

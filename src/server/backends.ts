@@ -1,13 +1,13 @@
-import { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
-import type { Config } from './config';
-import type { Logger } from './log';
-import { createMemoryPubSub } from './pubsub/memory';
-import type { PubSub } from './pubsub/pubsub';
-import { createRedisPubSub } from './pubsub/redis';
-import { createMemoryStore } from './store/memory';
-import { createMongoStore, ensureIndexes } from './store/mongo';
-import type { Store } from './store/store';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import type { Logger } from '../lib/log';
+import { connectRedis } from '../lib/redis';
+import { createMemoryPubSub } from '../pubsub/memory';
+import type { PubSub } from '../pubsub/pubsub';
+import { createRedisPubSub } from '../pubsub/redis';
+import { createMemoryStore } from '../store/memory';
+import { connectMongo } from '../store/mongo';
+import type { Store } from '../store/store';
 
 /** The store and pub/sub a server runs on, and how to release them. */
 export interface Backends {
@@ -17,40 +17,6 @@ export interface Backends {
   redis: Redis | null;
   /** Closes pub/sub, then store, then every connection. */
   close(): Promise<void>;
-}
-
-/**
- * A Redis connection for `role`. Commands fail at once while disconnected
- * instead of queueing: a send during an outage is answered promptly (the
- * message is stored; subscribers catch up when Redis is back).
- */
-export async function connectRedis(url: string, role: string, log?: Logger): Promise<Redis> {
-  const client = new Redis(url, {
-    connectionName: `chat-api:${role}`,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-  });
-  let down = false;
-  client.on('error', (error: Error) => {
-    if (!down) log?.warn(`redis (${role}): ${error.message}`);
-    down = true;
-  });
-  client.on('ready', () => {
-    if (down) log?.info(`redis (${role}): connected again`);
-    down = false;
-  });
-  await client.connect();
-  return client;
-}
-
-/** A connected MongoDB database with the chat collections' indexes in place. */
-export async function connectMongo(uri: string, dbName: string | undefined): Promise<{ client: MongoClient; store: Store }> {
-  const client = await new MongoClient(uri, { serverSelectionTimeoutMS: 5000 }).connect();
-  const db = client.db(dbName);
-  await ensureIndexes(db);
-  return { client, store: createMongoStore(db) };
 }
 
 /**
@@ -76,7 +42,9 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       const [publisher, subscriber, general] = await Promise.all(
         ['publisher', 'subscriber', 'general'].map((role) => connectRedis(config.redisUrl!, role, log)),
       );
-      closers.push(() => Promise.all([publisher, subscriber, general].map((c) => c!.quit().catch(() => c!.disconnect()))));
+      closers.push(() =>
+        Promise.all([publisher, subscriber, general].map((c) => c!.quit().catch(() => c!.disconnect()))),
+      );
       pubsub = createRedisPubSub({ publisher: publisher!, subscriber: subscriber! });
       redis = general!;
       log.info('pub/sub: Redis (processes sharing this Redis deliver to each other)');

@@ -1,8 +1,7 @@
-import type { Messaging } from 'firebase-admin/messaging';
-import { codePointLength } from './limits';
-import type { Logger } from './log';
-import type { PresenceTracker } from './presence';
-import type { ConversationRecord, MessageRecord, Store } from './store/store';
+import type { Logger } from '../lib/log';
+import { foldWhitespace, truncateCodePoints } from '../lib/text';
+import type { PresenceTracker } from '../presence/presence';
+import type { ConversationRecord, MessageRecord, Store } from '../store/store';
 
 /** One notification for up to `MAX_TOKENS_PER_MULTICAST` devices. */
 export interface PushMulticast {
@@ -13,9 +12,11 @@ export interface PushMulticast {
 }
 
 /** What became of one token of a multicast. */
-export type PushOutcome = { token: string; ok: true } | { token: string; ok: false; unregistered: boolean; error: string };
+export type PushOutcome =
+  | { token: string; ok: true }
+  | { token: string; ok: false; unregistered: boolean; error: string };
 
-/** Sends notifications; FCM in production, a recording fake in tests. */
+/** Sends notifications; FCM in production (fcm.ts), a recording fake in tests. */
 export interface PushSender {
   sendMulticast(message: PushMulticast): Promise<PushOutcome[]>;
 }
@@ -25,35 +26,9 @@ export const MAX_TOKENS_PER_MULTICAST = 500;
 /** Longer message previews are cut here (code points). */
 export const PREVIEW_MAX = 140;
 
-/** FCM's codes for a token that will never work again. */
-const UNREGISTERED = new Set(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token']);
-
-/** Sends through firebase-admin's messaging. */
-export function createFcmSender(messaging: Messaging): PushSender {
-  return {
-    async sendMulticast({ tokens, title, body, data }) {
-      const response = await messaging.sendEachForMulticast({
-        tokens,
-        notification: { title, body },
-        data,
-        android: { priority: 'high' },
-        apns: { payload: { aps: { sound: 'default' } } },
-      });
-      return response.responses.map((r, i): PushOutcome => {
-        const token = tokens[i]!;
-        if (r.success) return { token, ok: true };
-        const code = r.error?.code ?? 'unknown';
-        return { token, ok: false, unregistered: UNREGISTERED.has(code), error: code };
-      });
-    },
-  };
-}
-
 /** The preview of a message: whitespace folded, cut at PREVIEW_MAX code points with an ellipsis. */
 export function previewOf(content: string): string {
-  const folded = content.replace(/\s+/g, ' ').trim();
-  if (codePointLength(folded) <= PREVIEW_MAX) return folded;
-  return `${[...folded].slice(0, PREVIEW_MAX - 1).join('')}…`;
+  return truncateCodePoints(foldWhitespace(content), PREVIEW_MAX);
 }
 
 /** Options of `createPushNotifier`. */
@@ -148,7 +123,8 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
       if (!sender || closed) return;
       if (queue.length >= maxPending) {
         // Once per hundred, so that an FCM outage does not flood the log either.
-        if (dropped++ % 100 === 0) log.warn(`push queue full (${maxPending}): dropping notifications (${dropped} so far)`);
+        if (dropped++ % 100 === 0)
+          log.warn(`push queue full (${maxPending}): dropping notifications (${dropped} so far)`);
         return;
       }
       queue.push({ message, conversation });

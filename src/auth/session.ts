@@ -1,0 +1,57 @@
+/**
+ * Who is asking: the one place a request's or a connection's Authorization
+ * value becomes an `Auth`, and an `Auth` becomes a signed-in user or an
+ * UNAUTHENTICATED error. HTTP (server/http.ts), graphql-ws (server/ws.ts) and
+ * the resolvers (resolvers/access.ts) all go through here.
+ */
+import { unauthenticated } from '../contract/errors';
+import type { Store, UserRecord } from '../store/store';
+import { bearerToken, type TokenClaims, type TokenFailure, type TokenService } from './tokens';
+
+/** Who is asking: the claims of a valid token, or why there are none. */
+export type Auth = TokenClaims | { failure: 'missing' | TokenFailure };
+
+const failureMessages: Record<'missing' | TokenFailure, string> = {
+  missing: 'Authentication required: send "Authorization: Bearer <token>".',
+  invalid: 'Invalid token.',
+  expired: 'Token expired: log in again.',
+};
+
+/** The Auth of an `Authorization: Bearer <token>` value (HTTP header or connectionParams). */
+export function authenticate(tokens: TokenService, authorization: unknown): Auth {
+  const token = bearerToken(authorization);
+  if (token === null) return { failure: 'missing' };
+  if (token === 'invalid') return { failure: 'invalid' };
+  const claims = tokens.verify(token);
+  return typeof claims === 'string' ? { failure: claims } : claims;
+}
+
+/** The claims of a token still valid at `now`, or null. */
+export function validClaims(auth: Auth, now: Date): TokenClaims | null {
+  return 'failure' in auth || auth.expiresAt <= now ? null : auth;
+}
+
+/** The token's claims, or UNAUTHENTICATED for a missing, invalid or expired token. */
+export function checkAuth(auth: Auth, now: Date): TokenClaims {
+  if ('failure' in auth) throw unauthenticated(failureMessages[auth.failure]);
+  if (auth.expiresAt <= now) throw unauthenticated(failureMessages.expired);
+  return auth;
+}
+
+/** For a token that names an account that no longer exists. */
+export const unknownAccount = () => unauthenticated('The token names an account that does not exist: log in again.');
+
+/**
+ * A WebSocket connection's claims if its token is valid and names an existing
+ * user; otherwise why not, in words for the close reason.
+ */
+export async function authenticateConnection(
+  tokens: TokenService,
+  store: Store,
+  authorization: unknown,
+): Promise<{ claims: TokenClaims } | { failure: string }> {
+  const auth = authenticate(tokens, authorization);
+  if ('failure' in auth) return { failure: `${auth.failure} token` };
+  const [user]: (UserRecord | null)[] = await store.users.getMany([auth.userId]);
+  return user ? { claims: auth } : { failure: 'unknown user token' };
+}

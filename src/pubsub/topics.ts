@@ -1,0 +1,39 @@
+/** Every topic of the pub/sub and the JSON event it carries: the wire format between processes. */
+
+/**
+ * A message as it travels on a user's channel: the stored message's fields,
+ * its time as ISO-8601 (messaging/event.ts encodes and decodes it, and checks
+ * that the two shapes keep the same fields).
+ */
+export interface MessageEvent {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  content: string;
+  clientMessageId: string | null;
+  createdAt: string;
+}
+
+/** A user's presence as it travels on a friend pair's channel. */
+export interface PresenceEvent {
+  userId: string;
+  status: 'ONLINE' | 'OFFLINE';
+  /** ISO-8601, or null if never active. */
+  lastActiveAt: string | null;
+}
+
+/** On a user's control channel: their mutual friends may have changed (with `friendId`). */
+export interface FriendsChangedEvent {
+  friendId: string;
+}
+
+/** Every topic and the event it carries. */
+export interface Topics {
+  messageAdded: MessageEvent;
+  presenceChanged: PresenceEvent;
+  friendsChanged: FriendsChangedEvent;
+}
+
+/** A topic's name. */
+export type Topic = keyof Topics;

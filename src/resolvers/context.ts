@@ -1,0 +1,53 @@
+import type { Auth } from '../auth/session';
+import type { ScryptParams } from '../auth/passwords';
+import type { TokenService } from '../auth/tokens';
+import type { Discovery } from '../cluster/discovery/discovery';
+import type { IdGenerator } from '../cluster/ids';
+import type { Config } from '../config';
+import type { Logger } from '../lib/log';
+import type { RateLimiter } from '../lib/rateLimit';
+import type { PresenceTracker } from '../presence/presence';
+import type { PubSub } from '../pubsub/pubsub';
+import type { PushNotifier } from '../push/notifier';
+import type { Store } from '../store/store';
+import { createLoaders, type Loaders } from './loaders';
+
+/** What every operation may use; built once per process by server/services.ts. */
+export interface Services {
+  config: Config;
+  store: Store;
+  pubsub: PubSub;
+  ids: IdGenerator;
+  tokens: TokenService;
+  presence: PresenceTracker;
+  discovery: Discovery;
+  push: PushNotifier;
+  log: Logger;
+  passwordParams: ScryptParams;
+  limiters: { messages: RateLimiter; auth: RateLimiter };
+  now: () => Date;
+}
+
+/** The per-operation context handed to every resolver. */
+export interface Context {
+  services: Services;
+  auth: Auth;
+  loaders: Loaders;
+  /** The client's address, for per-client limits. */
+  clientAddress: string;
+}
+
+/** A context for one operation, with its own DataLoaders. */
+export function createContext(
+  services: Services,
+  auth: Auth,
+  clientAddress: string,
+  { cacheLoaders = true }: { cacheLoaders?: boolean } = {},
+): Context {
+  return {
+    services,
+    auth,
+    clientAddress,
+    loaders: createLoaders(services.store, services.presence, { cache: cacheLoaders }),
+  };
+}

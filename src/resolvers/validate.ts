@@ -1,0 +1,72 @@
+/** Input checks shared by the resolvers: each returns the value as stored or throws BAD_USER_INPUT naming the field. */
+import { badInput } from '../contract/errors';
+import { limits } from '../contract/limits';
+import { codePointLength, foldWhitespace, hasControlCharacters } from '../lib/text';
+
+/** A username as stored: lowercase; BAD_USER_INPUT unless 3 to 32 of a-z, 0-9, _. */
+export function normalizeUsername(username: string): string {
+  const name = username.trim().toLowerCase();
+  if (!limits.usernamePattern.test(name)) {
+    throw badInput('username', 'must be 3 to 32 characters of a-z, 0-9 and _');
+  }
+  return name;
+}
+
+/** A password of the allowed length. */
+export function checkPassword(password: string): void {
+  const length = codePointLength(password);
+  if (length < limits.passwordMin) throw badInput('password', `must be at least ${limits.passwordMin} characters`);
+  if (length > limits.passwordMax) throw badInput('password', `must be at most ${limits.passwordMax} characters`);
+}
+
+/**
+ * A name shown to others (display name, group title): whitespace folded, 1 to
+ * `max` code points. Control characters would let one name forge line breaks
+ * or direction changes in clients.
+ */
+export function printableName(field: string, value: string, max: number): string {
+  const name = foldWhitespace(value);
+  if (name.length === 0 || hasControlCharacters(name) || codePointLength(name) > max) {
+    throw badInput(field, `must be 1 to ${max} printable characters`);
+  }
+  return name;
+}
+
+/** Message content: not blank, at most the contract's maximum of code points. */
+export function checkContent(content: string): void {
+  if (content.trim().length === 0) throw badInput('content', 'must not be empty');
+  const length = codePointLength(content);
+  if (length > limits.contentMax) {
+    throw badInput('content', `must be at most ${limits.contentMax} characters (got ${length})`);
+  }
+}
+
+/** A client's idempotency key for a message, or null when none was given. */
+export function checkClientMessageId(id: string | null | undefined): string | null {
+  if (id === null || id === undefined) return null;
+  if (id.length === 0 || id.length > limits.clientMessageIdMax) {
+    throw badInput('clientMessageId', `must be 1 to ${limits.clientMessageIdMax} characters`);
+  }
+  return id;
+}
+
+/** A device's push token, trimmed. */
+export function checkPushToken(token: string): string {
+  const trimmed = token.trim();
+  if (trimmed.length === 0 || trimmed.length > limits.pushTokenMax) {
+    throw badInput('token', `must be 1 to ${limits.pushTokenMax} characters`);
+  }
+  return trimmed;
+}
+
+/** A first/last argument: null stays null, anything else must be 0 to the page maximum. */
+export function pageSize(field: string, value: number | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  if (value < 0 || value > limits.pageMax) throw badInput(field, `must be from 0 to ${limits.pageMax}`);
+  return value;
+}
+
+/** Removes repeated ids, keeping the first occurrence. */
+export function distinct(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}

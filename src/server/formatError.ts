@@ -1,0 +1,48 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { ErrorCode, isPublicCode } from '../contract/errors';
+import { UnavailableError } from '../lib/unavailable';
+
+/** Codes Apollo Server itself uses, mapped onto the contract's. */
+const apolloCodes: Record<string, ErrorCode> = {
+  BAD_REQUEST: ErrorCode.BadUserInput,
+  PERSISTED_QUERY_NOT_FOUND: ErrorCode.BadUserInput,
+  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BadUserInput,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BadUserInput,
+};
+
+/** Options of `createErrorFormatter`. */
+export interface ErrorFormatterOptions {
+  /** Keep stack traces and internal messages in responses. @default false */
+  development: boolean;
+  /** Where errors that are not the client's fault are reported. */
+  logError: (message: string, error: unknown) => void;
+}
+
+/**
+ * The one place errors are shaped for clients (HTTP and WebSocket alike):
+ * errors with a contract code keep their message; anything else is logged
+ * and becomes a generic INTERNAL_SERVER_ERROR.
+ */
+export function createErrorFormatter({ development, logError }: ErrorFormatterOptions) {
+  return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    const rawCode = formatted.extensions?.code;
+    const code = typeof rawCode === 'string' ? (apolloCodes[rawCode] ?? rawCode) : undefined;
+    if (isPublicCode(code) && code !== ErrorCode.Internal) {
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions: development ? { ...formatted.extensions, code } : { ...extensions, code } };
+    }
+    const cause = unwrapResolverError(error);
+    logError('internal error', cause);
+    if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.Internal } };
+    return {
+      message:
+        cause instanceof UnavailableError
+          ? 'The service is temporarily unavailable; nothing was changed. Retry in a moment.'
+          : 'Internal server error.',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: ErrorCode.Internal },
+    };
+  };
+}

@@ -1,0 +1,80 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import type { Server } from 'node:http';
+import { authenticate } from '../auth/session';
+import { ErrorCode } from '../contract/errors';
+import { createContext, type Context, type Services } from '../resolvers/context';
+import type { createErrorFormatter } from './formatError';
+
+/** Largest HTTP body or WebSocket message: 100,000 emoji escaped in JSON fit with room to spare. */
+export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
+
+/** Options of `createApollo`. */
+export interface HttpOptions {
+  app: Express;
+  httpServer: Server;
+  schema: GraphQLSchema;
+  services: Services;
+  formatError: ReturnType<typeof createErrorFormatter>;
+  validationRules: ValidationRule[];
+  /** Runs when Apollo drains, after the HTTP server stopped accepting: ends the WebSocket side. */
+  drain: () => Promise<void>;
+}
+
+/**
+ * Apollo Server at POST /graphql (and GET /healthz) on `app`: one context per
+ * request, errors in GraphQL's shape even for bodies that are not GraphQL.
+ */
+export async function createApollo(options: HttpOptions): Promise<ApolloServer<Context>> {
+  const { app, httpServer, schema, services, formatError, validationRules, drain } = options;
+  const { config } = services;
+  const drainWebSockets: ApolloServerPlugin<Context> = {
+    serverWillStart: async () => ({ drainServer: drain }),
+  };
+  const apollo = new ApolloServer<Context>({
+    schema,
+    formatError,
+    introspection: true,
+    includeStacktraceInErrorResponses: config.development,
+    validationRules,
+    // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), drainWebSockets],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use(
+    '/graphql',
+    cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins }),
+    express.json({ limit: MAX_PAYLOAD_BYTES }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) =>
+        createContext(services, authenticate(services.tokens, req.headers.authorization), req.ip ?? 'unknown'),
+    }),
+  );
+  app.use(bodyErrors);
+  return apollo;
+}
+
+/** Refused bodies (malformed JSON, too large) answered in GraphQL's error shape, never as an HTML page. */
+const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
+  if (res.headersSent) return next(error);
+  const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+  const message =
+    error.type === 'entity.parse.failed'
+      ? 'The request body is not valid JSON.'
+      : error.type === 'entity.too.large'
+        ? `The request body is larger than ${MAX_PAYLOAD_BYTES} bytes.`
+        : status < 500
+          ? 'The request could not be read.'
+          : 'Internal server error.';
+  const code = status < 500 ? ErrorCode.BadUserInput : ErrorCode.Internal;
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+};

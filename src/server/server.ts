@@ -1,0 +1,106 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import express from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { resolvers } from '../resolvers';
+import { loadTypeDefs } from '../schema';
+import { createErrorFormatter } from './formatError';
+import { createApollo, MAX_PAYLOAD_BYTES } from './http';
+import { maxFieldsRule } from './queryLimits';
+import { createServices, type ServiceOptions } from './services';
+import { attachGraphqlWs } from './ws';
+
+/** What `startServer` needs: the services' options, and transport settings. */
+export interface ServerOptions extends ServiceOptions {
+  /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
+  keepAliveMs?: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** http://host:port/graphql */
+  url: string;
+  /** ws://host:port/graphql */
+  wsUrl: string;
+  port: number;
+  /** Stops accepting, closes every socket and waits for requests in flight. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The executable schema: the SDL files of src/schema with the resolvers of src/resolvers. */
+export function buildSchema(): GraphQLSchema {
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers });
+}
+
+/**
+ * One HTTP server on one port: Apollo Server at POST /graphql (http.ts) and
+ * graphql-ws on the same path (ws.ts), sharing schema, services and error
+ * formatting. Registers itself with discovery once listening.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const services = createServices(options);
+  const { config, log } = services;
+  const schema = buildSchema();
+  const formatError = createErrorFormatter({
+    development: config.development,
+    logError: (message, error) => log.error(message, error),
+  });
+  const validationRules = [maxFieldsRule(config.maxQueryFields)];
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
+  const connections = { open: 0 };
+  const ws = attachGraphqlWs({
+    wsServer,
+    schema,
+    services,
+    formatError,
+    validationRules,
+    connections,
+    keepAliveMs: options.keepAliveMs,
+  });
+  const apollo = await createApollo({
+    app,
+    httpServer,
+    schema,
+    services,
+    formatError,
+    validationRules,
+    drain: async () => {
+      await ws.dispose();
+    },
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
+
+  const wsUrl = `ws://${host}:${port}/graphql`;
+  const registration = services.discovery.register(config.publicUrl ?? wsUrl, () => connections.open);
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    wsUrl,
+    port,
+    // Out of discovery first, so that no client is sent here while it drains.
+    stop: () =>
+      (stopping ??= registration
+        .stop()
+        .then(() => apollo.stop())
+        .then(() => {
+          services.push.close();
+          return services.presence.close();
+        })),
+  };
+}

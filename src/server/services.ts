@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis';
+import { defaultScryptParams, type ScryptParams } from '../auth/passwords';
+import { createTokenService } from '../auth/tokens';
+import type { Discovery } from '../cluster/discovery/discovery';
+import { createMemoryDiscovery } from '../cluster/discovery/memory';
+import { createRedisDiscovery } from '../cluster/discovery/redis';
+import { createIdGenerator } from '../cluster/ids';
+import type { Config } from '../config';
+import { createLogger, type Logger } from '../lib/log';
+import { createRateLimiter } from '../lib/rateLimit';
+import { publishPresence } from '../presence/events';
+import { createMemoryPresence } from '../presence/memory';
+import type { PresenceOptions, PresenceTracker } from '../presence/presence';
+import { createRedisPresence } from '../presence/redis';
+import type { PubSub } from '../pubsub/pubsub';
+import { createPushSender } from '../push/fcm';
+import { createPushNotifier, type PushNotifierOptions, type PushSender } from '../push/notifier';
+import type { Services } from '../resolvers/context';
+import type { Store } from '../store/store';
+
+/** What the services of one process are built from; everything but config, store and pubsub has a default. */
+export interface ServiceOptions {
+  config: Config;
+  store: Store;
+  pubsub: PubSub;
+  /**
+   * The general-purpose Redis connection, when there is Redis: presence and
+   * discovery then work across processes. @default null: this process alone
+   */
+  redis?: Redis | null;
+  /** @default a logger at config.logLevel */
+  log?: Logger;
+  /** Password hashing cost. @default defaultScryptParams */
+  passwordParams?: ScryptParams;
+  /**
+   * Makes the presence tracker, given where to report status changes.
+   * @default in Redis when `redis` is given, else within this process
+   */
+  presence?: (options: PresenceOptions) => PresenceTracker;
+  /** Where clients should connect. @default in Redis when `redis` is given, else this process alone */
+  discovery?: Discovery;
+  /** Sends push notifications to members with no device online. @default FCM when config has credentials, else off */
+  pushSender?: PushSender | null;
+  /** Bounds of the push queue. @default createPushNotifier's */
+  pushLimits?: Pick<PushNotifierOptions, 'maxPending' | 'concurrency' | 'sendTimeoutMs'>;
+  /** The clock. @default () => new Date() */
+  now?: () => Date;
+}
+
+/** Builds every service of one process once: the one place each feature is wired. */
+export function createServices(options: ServiceOptions): Services {
+  const { config, store, pubsub, redis = null } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  const makePresence =
+    options.presence ??
+    (redis
+      ? (o: PresenceOptions) => createRedisPresence(redis, { ...o, timeoutMs: config.presenceTimeoutMs, log })
+      : createMemoryPresence);
+  const presence = makePresence({
+    graceMs: config.presenceGraceMs,
+    // Fanned out to friends' pair channels; a failure only costs that announcement.
+    onChange: (record) =>
+      void publishPresence(store, pubsub, record).catch((error) => log.warn('presence fan-out failed', error)),
+  });
+  const pushSender =
+    options.pushSender !== undefined ? options.pushSender : createPushSender(config.pushCredentials, log);
+  return {
+    config,
+    store,
+    pubsub,
+    log,
+    ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
+    tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    presence,
+    push: createPushNotifier({ store, presence, sender: pushSender, log, ...options.pushLimits }),
+    discovery:
+      options.discovery ??
+      (redis ? createRedisDiscovery(redis, { ttlMs: config.discoveryTtlMs, log }) : createMemoryDiscovery()),
+    passwordParams: options.passwordParams ?? defaultScryptParams,
+    limiters: { messages: createRateLimiter(config.messageRate), auth: createRateLimiter(config.authRate) },
+    now: options.now ?? (() => new Date()),
+  };
+}

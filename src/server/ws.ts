@@ -1,0 +1,111 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import { CloseCode, type Context as WsContext } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { authenticateConnection } from '../auth/session';
+import type { TokenClaims } from '../auth/tokens';
+import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '../contract/errors';
+import { createContext, type Services } from '../resolvers/context';
+import type { createErrorFormatter } from './formatError';
+
+/** Options of `attachGraphqlWs`. */
+export interface GraphqlWsOptions {
+  wsServer: WebSocketServer;
+  schema: GraphQLSchema;
+  services: Services;
+  formatError: ReturnType<typeof createErrorFormatter>;
+  validationRules: ValidationRule[];
+  /** Counts open, authenticated connections. */
+  connections: { open: number };
+  /** Keep-alive ping interval; a socket that misses a pong is dropped. @default min(12000, presence timeout / 3) */
+  keepAliveMs: number | undefined;
+}
+
+type Extra = { socket: WebSocket; request: IncomingMessage };
+
+/**
+ * graphql-ws on the shared HTTP server: authenticates once in onConnect
+ * (closing with 4401 before any subscription starts), then parses, validates
+ * and builds a fresh context for each subscription itself, so that a bad
+ * document is answered with an error instead of a closed socket.
+ */
+export function attachGraphqlWs(options: GraphqlWsOptions) {
+  const { wsServer, schema, services, formatError, validationRules, connections } = options;
+  const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, TokenClaims>();
+  const rules = [...specifiedRules, ...validationRules];
+
+  /**
+   * graphql's own errors about the request (variable coercion and the like) carry no code and,
+   * unlike failures inside a resolver, no path: they are the client's fault.
+   */
+  const format = (error: GraphQLError) =>
+    formatError(
+      error.extensions.code === undefined && error.path === undefined
+        ? { ...error.toJSON(), extensions: { code: ErrorCode.BadUserInput } }
+        : error.toJSON(),
+      error,
+    );
+
+  return useServer<Record<string, unknown>, Extra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const auth = await authenticateConnection(services.tokens, services.store, authorization);
+        if ('failure' in auth) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
+          return false;
+        }
+        viewers.set(ctx, auth.claims);
+        connections.open++;
+        await services.presence.connected(auth.claims.userId);
+        return true;
+      },
+      onClose: (ctx) => {
+        const claims = viewers.get(ctx);
+        if (!claims) return;
+        viewers.delete(ctx);
+        connections.open--;
+        void services.presence.disconnected(claims.userId);
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const claims = viewers.get(ctx);
+        if (!claims) return [new GraphQLError('Unauthorized', { extensions: { code: ErrorCode.Unauthenticated } })];
+        // ctx.subscriptions already holds this one.
+        const max = services.config.maxSubscriptionsPerConnection;
+        if (Object.keys(ctx.subscriptions).length > max) return [tooManySubscriptions(max)];
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [parseFailed(error instanceof Error ? error.message : 'Syntax error')];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return errors.map((e) => validationFailed(e.message));
+        const address = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: createContext(services, claims, address, { cacheLoaders: false }),
+        };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map(format) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+    },
+    wsServer,
+    // Pings often enough that a connection that stopped answering is dropped well within the presence timeout.
+    options.keepAliveMs ?? Math.min(12_000, Math.floor(services.config.presenceTimeoutMs / 3)),
+  );
+}

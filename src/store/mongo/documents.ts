@@ -1,0 +1,131 @@
+/**
+ * The documents of a chat database, derived from the store's records, and the
+ * helpers every collection's module shares. Driver types stay in this folder.
+ */
+import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
+import type { ConversationRecord, MembershipRecord, MessageRecord, PushTokenRecord, UserRecord } from '../store';
+
+/** A user and their password hash; `_id` is the user id. */
+export type UserDoc = Omit<UserRecord, 'id'> & { _id: string; passwordHash: string };
+
+/** One directed "has added" edge; `_id` is `${userId}:${friendId}`. */
+export interface FriendDoc {
+  _id: string;
+  userId: string;
+  friendId: string;
+}
+
+/**
+ * Members are not listed here but in memberships, and the newest message is
+ * read from the messages index: both change concurrently, and only inserts
+ * and deletes are free of read-modify-write races on every server (FerretDB
+ * applies even single-document updates non-atomically). `lastActivityAt` is
+ * for ordering lists only: raised after each message, it may lag a concurrent one.
+ */
+export type ConversationDoc = Pick<ConversationRecord, 'kind' | 'title' | 'createdAt' | 'lastActivityAt'> & {
+  _id: string;
+  /** Unique: the sorted member pair for direct conversations, `group:<id>` for groups. */
+  pairKey: string;
+};
+
+/**
+ * `_id` is `${conversationId}:${userId}`. `slot` (1 to the group maximum) is
+ * unique per conversation: the unique index is what keeps a group from
+ * growing past its maximum when members are added concurrently.
+ */
+export type MembershipDoc = MembershipRecord & { _id: string; slot: number };
+
+/** A message; `_id` is its Snowflake id. */
+export type MessageDoc = Omit<MessageRecord, 'id'> & {
+  _id: string;
+  /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
+  clientKey: string;
+};
+
+/** A device token; `_id` is the token. */
+export type PushTokenDoc = Omit<PushTokenRecord, 'token'> & { _id: string };
+
+/** The collections of a chat database. */
+export function collections(db: Db) {
+  return {
+    users: db.collection<UserDoc>('users'),
+    friends: db.collection<FriendDoc>('friends'),
+    conversations: db.collection<ConversationDoc>('conversations'),
+    memberships: db.collection<MembershipDoc>('memberships'),
+    messages: db.collection<MessageDoc>('messages'),
+    pushTokens: db.collection<PushTokenDoc>('pushTokens'),
+  };
+}
+
+/** The collections, as every module of this folder receives them. */
+export type Collections = ReturnType<typeof collections>;
+
+/**
+ * Creates the collections' indexes; idempotent, run at every start. The
+ * unique ones carry the guarantees that must hold across processes.
+ */
+export async function ensureIndexes(db: Db): Promise<void> {
+  const c = collections(db);
+  await Promise.all([
+    c.users.createIndex({ username: 1 }, { unique: true, name: 'username_unique' }),
+    c.friends.createIndex({ friendId: 1 }, { name: 'friendId' }),
+    c.conversations.createIndex({ pairKey: 1 }, { unique: true, name: 'pairKey_unique' }),
+    c.conversations.createIndex({ lastActivityAt: -1, _id: -1 }, { name: 'activity' }),
+    c.memberships.createIndex({ conversationId: 1, slot: 1 }, { unique: true, name: 'conversation_slot_unique' }),
+    c.memberships.createIndex({ userId: 1 }, { name: 'userId' }),
+    c.messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq_unique' }),
+    c.messages.createIndex(
+      { conversationId: 1, clientKey: 1 },
+      { unique: true, name: 'conversation_clientKey_unique' },
+    ),
+    c.pushTokens.createIndex({ userId: 1 }, { name: 'userId' }),
+  ]);
+}
+
+const DUPLICATE_KEY = 11000;
+
+/** Whether an insert or upsert lost to a unique index. */
+export function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+}
+
+/** An upsert that two processes may race: the loser's duplicate key means the winner did the same. */
+export async function upsertOnce(write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+    await write();
+  }
+}
+
+/** Documents by `_id` in key order, `null` for misses: the DataLoader contract. */
+export async function byIds<D extends { _id: string }, R>(
+  collection: Collection<D>,
+  ids: readonly string[],
+  map: (doc: D) => R,
+): Promise<(R | null)[]> {
+  if (ids.length === 0) return [];
+  const docs = await collection.find({ _id: { $in: [...new Set(ids)] } } as Filter<D>).toArray();
+  const found = new Map<string, R>(docs.map((d) => [(d as D)._id, map(d as D)]));
+  return ids.map((id) => found.get(id) ?? null);
+}
+
+/** The newest message of a conversation, by the (conversation, seq) index. */
+export function newestMessage(c: Collections, conversationId: string): Promise<MessageDoc | null> {
+  return c.messages.find({ conversationId }).sort({ seq: -1 }).limit(1).next();
+}
+
+/** The id of a (conversation, user) membership document. */
+export const membershipId = (conversationId: string, userId: string) => `${conversationId}:${userId}`;
+
+/** A stored message as a record. */
+export function toMessage({ _id, clientKey: _key, ...fields }: MessageDoc): MessageRecord {
+  return { id: _id, ...fields, clientMessageId: fields.clientMessageId ?? null };
+}
+
+/** A stored membership as a record. */
+export function toMembership({ _id, slot: _slot, ...fields }: MembershipDoc): MembershipRecord {
+  // FerretDB drops null fields written by $setOnInsert.
+  return { ...fields, lastReadMessageId: fields.lastReadMessageId ?? null };
+}

@@ -1,0 +1,70 @@
+/**
+ * The MongoDB store, split by collection. Concurrency control rests on unique
+ * indexes alone (an insert either wins or fails with a duplicate key), never
+ * on read-modify-write updates, and multi-document writes are ordered so that
+ * a crash between them leaves nothing a reader would trust wrongly. There are
+ * no transactions: FerretDB has none.
+ */
+import { MongoClient, MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, type Db } from 'mongodb';
+import { UnavailableError } from '../../lib/unavailable';
+import { wrapStore, type Store } from '../store';
+import { createConversationStore } from './conversations';
+import { collections, ensureIndexes } from './documents';
+import { createFriendStore } from './friends';
+import { createMessageStore, type MessageStoreOptions } from './messages';
+import { createPushTokenStore } from './pushTokens';
+import { createUserStore } from './users';
+
+export { collections, ensureIndexes } from './documents';
+
+/** Options of `createMongoStore`. */
+export interface MongoStoreOptions extends MessageStoreOptions {
+  /** Called by close(), e.g. to close the client the store was given. @default nothing */
+  onClose?: () => Promise<void>;
+  /** The largest conversation any caller will ask for: slots are 1 to this. @default 100 */
+  maxMembers?: number;
+}
+
+function isConnectivityError(error: unknown): boolean {
+  return (
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNetworkError ||
+    error instanceof MongoNotConnectedError
+  );
+}
+
+/**
+ * The MongoDB store, on a connected database whose indexes `ensureIndexes`
+ * has created. Calls fail with `UnavailableError` when the server cannot be reached.
+ */
+export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store {
+  const c = collections(db);
+  const store: Store = {
+    users: createUserStore(c),
+    friends: createFriendStore(c),
+    conversations: createConversationStore(c, { maxSlots: options.maxMembers ?? 100 }),
+    messages: createMessageStore(c, options),
+    pushTokens: createPushTokenStore(c),
+    async close() {
+      await options.onClose?.();
+    },
+  };
+  return wrapStore(store, async (call) => {
+    try {
+      return await call();
+    } catch (error) {
+      throw isConnectivityError(error) ? new UnavailableError('store', error) : error;
+    }
+  });
+}
+
+/** A connected MongoDB database with the chat collections' indexes in place, and its store. */
+export async function connectMongo(
+  uri: string,
+  dbName: string | undefined,
+): Promise<{ client: MongoClient; store: Store }> {
+  const client = await new MongoClient(uri, { serverSelectionTimeoutMS: 5000 }).connect();
+  const db = client.db(dbName);
+  await ensureIndexes(db);
+  return { client, store: createMongoStore(db) };
+}

@@ -1,0 +1,94 @@
+import type { Filter } from 'mongodb';
+import type { MessageRecord, MessageStore, NewMessage } from '../store';
+import { byIds, isDuplicateKey, newestMessage, toMessage, type Collections, type MessageDoc } from './documents';
+
+/** Options of `createMessageStore`. */
+export interface MessageStoreOptions {
+  /**
+   * Attempts to append one message before giving up under extreme contention
+   * for the next seq of one conversation. @default 1000
+   */
+  maxAppendAttempts?: number;
+}
+
+/**
+ * History in the `messages` collection. A message's `seq` is the newest
+ * stored one plus one, and (conversation, seq) is unique: of two processes
+ * that read the same newest seq, only one can insert the next, so commit order
+ * is `seq` order without a counter or a transaction.
+ */
+export function createMessageStore(c: Collections, options: MessageStoreOptions = {}): MessageStore {
+  const maxAppendAttempts = options.maxAppendAttempts ?? 1000;
+  /** Appends to one conversation from this process run one at a time: contention is left only between processes. */
+  const appendQueues = new Map<string, Promise<unknown>>();
+
+  function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = appendQueues.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    appendQueues.set(key, tail);
+    void tail.then(() => {
+      if (appendQueues.get(key) === tail) appendQueues.delete(key);
+    });
+    return run;
+  }
+
+  async function findByClientKey(conversationId: string, clientKey: string): Promise<MessageRecord | null> {
+    const doc = await c.messages.findOne({ conversationId, clientKey });
+    return doc ? toMessage(doc) : null;
+  }
+
+  async function appendOnce(input: NewMessage): Promise<{ message: MessageRecord; created: boolean }> {
+    const clientKey =
+      input.clientMessageId === null ? `id:${input.id}` : `c:${input.senderId}:${input.clientMessageId}`;
+    if (input.clientMessageId !== null) {
+      const original = await findByClientKey(input.conversationId, clientKey);
+      if (original) return { message: original, created: false };
+    }
+    for (let attempt = 0; attempt < maxAppendAttempts; attempt++) {
+      // Seq n is only ever inserted after n - 1 is stored (see the module comment).
+      const newest = await newestMessage(c, input.conversationId);
+      const { id, ...fields } = input;
+      const doc: MessageDoc = { _id: id, ...fields, seq: (newest?.seq ?? 0) + 1, clientKey };
+      try {
+        await c.messages.insertOne(doc);
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        if (input.clientMessageId !== null) {
+          const original = await findByClientKey(input.conversationId, clientKey);
+          if (original) return { message: original, created: false };
+        }
+        if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+        continue;
+      }
+      await c.conversations.updateOne({ _id: input.conversationId }, { $max: { lastActivityAt: doc.createdAt } });
+      return { message: toMessage(doc), created: true };
+    }
+    throw new Error(`append: no free seq in conversation ${input.conversationId} after ${maxAppendAttempts} attempts`);
+  }
+
+  return {
+    append: (input) => serialized(input.conversationId, () => appendOnce(input)),
+    getMany: (ids) => byIds(c.messages, ids, toMessage),
+    async page(conversationId, { afterSeq, beforeSeq, limit, from }) {
+      if (limit <= 0) return [];
+      const seq: { $gt?: number; $lt?: number } = {};
+      if (afterSeq !== undefined) seq.$gt = afterSeq;
+      if (beforeSeq !== undefined) seq.$lt = beforeSeq;
+      const filter: Filter<MessageDoc> = {
+        conversationId,
+        ...(afterSeq !== undefined || beforeSeq !== undefined ? { seq } : {}),
+      };
+      const docs = await c.messages
+        .find(filter)
+        .sort({ seq: from === 'oldest' ? 1 : -1 })
+        .limit(limit)
+        .toArray();
+      if (from === 'newest') docs.reverse();
+      return docs.map(toMessage);
+    },
+    async countUnread(conversationId, afterSeq, userId) {
+      return c.messages.countDocuments({ conversationId, seq: { $gt: afterSeq }, senderId: { $ne: userId } });
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { UserRecord, UserStore } from '../store';
+import { byIds, isDuplicateKey, type Collections, type UserDoc } from './documents';
+
+function toUser({ _id, passwordHash: _hash, ...fields }: UserDoc): UserRecord {
+  return { id: _id, ...fields };
+}
+
+/** Accounts in the `users` collection; usernames are unique by index. */
+export function createUserStore(c: Collections): UserStore {
+  return {
+    async create(input) {
+      const { id, ...fields } = input;
+      const doc: UserDoc = { _id: id, ...fields };
+      try {
+        await c.users.insertOne(doc);
+      } catch (error) {
+        if (isDuplicateKey(error)) return null;
+        throw error;
+      }
+      return toUser(doc);
+    },
+    getMany: (ids) => byIds(c.users, ids, toUser),
+    async findCredentials(username) {
+      const doc = await c.users.findOne({ username });
+      return doc ? { user: toUser(doc), passwordHash: doc.passwordHash } : null;
+    },
+    async searchByPrefix(prefix, limit) {
+      if (limit <= 0) return [];
+      // A range on the username index: every username character sorts below '{'.
+      const docs = await c.users
+        .find({ username: { $gte: prefix, $lt: `${prefix}{` } })
+        .sort({ username: 1 })
+        .limit(limit)
+        .toArray();
+      return docs.map(toUser);
+    },
+  };
+}
