@@ -45,7 +45,8 @@ export const messageResolvers: Resolvers = {
       }
       const n = lastN ?? limits.messagesDefault;
       const rows = await store.messages.page(conversation.id, { afterSeq, beforeSeq, limit: n + 1, from: 'newest' });
-      return connection(rows.slice(rows.length - n), messageCursor, {
+      // The newest n of the rows; all of them when fewer remain (a negative slice start would cut them).
+      return connection(rows.slice(Math.max(0, rows.length - n)), messageCursor, {
         hasPreviousPage: rows.length > n,
         hasNextPage: beforeSeq !== undefined,
       });
