@@ -73,7 +73,7 @@ const VIEW = `query($c: ID!) {
     const started = Date.now();
     const down = await gql(server.url, SEND, { c, t: 'while down' }, alice!.token);
     expect(down.data?.sendMessage ?? null).toBeNull();
-    expect(codes(down)).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(codes(down)).toEqual(['UNAVAILABLE']);
     expect(down.errors![0]!.message).toMatch(/temporarily unavailable/);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(server.child.exitCode).toBeNull();

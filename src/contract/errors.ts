@@ -9,6 +9,7 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   Conflict: 'CONFLICT',
   RateLimited: 'RATE_LIMITED',
+  Unavailable: 'UNAVAILABLE',
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
   ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
   Internal: 'INTERNAL_SERVER_ERROR',
@@ -53,6 +54,13 @@ export function conflict(why: string): GraphQLError {
 /** Too many requests; `retryAfterSeconds` tells when to try again. */
 export function rateLimited(retryAfterSeconds: number): GraphQLError {
   return coded(ErrorCode.RateLimited, `Too many requests; retry in ${retryAfterSeconds}s.`, { retryAfterSeconds });
+}
+
+/** A backing service (database, Redis) is down: nothing was changed, and retrying later is safe. */
+export function unavailable(
+  message = 'A service this request needs is temporarily unavailable; nothing was changed. Retry in a moment.',
+): GraphQLError {
+  return coded(ErrorCode.Unavailable, message);
 }
 
 /** A malformed GraphQL document. */

@@ -1,5 +1,6 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
+import { UnavailableError } from '../lib/unavailable';
 import { channelName, type PubSub, type PubSubOptions, type Subscription, type Topic, type Topics } from './pubsub';
 import { channelsOf, createSubscriptionRegistry } from './queue';
 
@@ -9,6 +10,31 @@ export interface RedisPubSubOptions extends PubSubOptions {
   publisher: Redis;
   /** The process's one subscribing connection (it enters subscriber mode). */
   subscriber: Redis;
+  /** Told of Redis commands that failed in the background (an UNSUBSCRIBE during an outage). @default ignored */
+  onBackgroundError?: (error: Error) => void;
+}
+
+/** What RedisPubSub keeps of a channel whose SUBSCRIBE is in flight (not part of its typed API). */
+type PendingSubscribes = Map<string, { pending?: { catch?: (onRejected: () => void) => unknown } }>;
+
+/**
+ * `subscriber` as RedisPubSub may use it: RedisPubSub fires UNSUBSCRIBE and
+ * PUNSUBSCRIBE without awaiting them, and while Redis is down their rejection
+ * would go unhandled and end the process. Here it is handed to `onError`.
+ */
+function withUnsubscribeFailuresHandled(subscriber: Redis, onError: (error: Error) => void): Redis {
+  return new Proxy(subscriber, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property !== 'unsubscribe' && property !== 'punsubscribe') return value.bind(target);
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        if (result instanceof Promise) result.catch(onError);
+        return result;
+      };
+    },
+  });
 }
 
 /**
@@ -22,9 +48,18 @@ export interface RedisPubSubOptions extends PubSubOptions {
  * connection comes back (ioredis re-subscribes by itself), every open
  * subscription receives MISSED_EVENTS, once a round trip has shown the
  * re-subscription in effect.
+ *
+ * While the subscriber connection is down, `subscribe` fails at once with
+ * `UnavailableError` (the caller says so to its client) and nothing it or
+ * RedisPubSub leaves behind can end the process.
  */
-export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: RedisPubSubOptions): PubSub {
-  const engine = new RedisPubSub({ publisher, subscriber });
+export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
+  const { publisher, subscriber, maxQueue = 10_000, onBackgroundError = () => undefined } = options;
+  const engine = new RedisPubSub({
+    publisher,
+    subscriber: withUnsubscribeFailuresHandled(subscriber, onBackgroundError),
+  });
+  const pendingSubscribes = (engine as unknown as { subsPendingRefsMap?: PendingSubscribes }).subsPendingRefsMap;
   const registry = createSubscriptionRegistry(maxQueue);
   let interrupted = false;
 
@@ -51,6 +86,9 @@ export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: 
     },
 
     async subscribe<T extends Topic>(topic: T, keys: string | readonly string[]): Promise<Subscription<Topics[T]>> {
+      if (subscriber.status !== 'ready') {
+        throw new UnavailableError('pub/sub', new Error(`Redis subscriber connection is ${subscriber.status}`));
+      }
       const channels = channelsOf(topic, keys);
       const ids: number[] = [];
       const subscription = registry.open<Topics[T]>(() => {
@@ -59,11 +97,15 @@ export function createRedisPubSub({ publisher, subscriber, maxQueue = 10_000 }: 
       });
       try {
         for (const channel of channels) {
-          ids.push(await engine.subscribe(channel, (event: Topics[T]) => subscription.push(event)));
+          const subscribed = engine.subscribe(channel, (event: Topics[T]) => subscription.push(event));
+          // RedisPubSub keeps this SUBSCRIBE's outcome for later subscribers of the channel too; should the
+          // SUBSCRIBE fail with nobody else waiting, that copy's rejection would go unhandled.
+          pendingSubscribes?.get(channel)?.pending?.catch?.(() => undefined);
+          ids.push(await subscribed);
         }
       } catch (error) {
         await subscription.return();
-        throw error;
+        throw new UnavailableError('pub/sub', error);
       }
       return subscription;
     },

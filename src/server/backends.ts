@@ -45,7 +45,12 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       closers.push(() =>
         Promise.all([publisher, subscriber, general].map((c) => c!.quit().catch(() => c!.disconnect()))),
       );
-      pubsub = createRedisPubSub({ publisher: publisher!, subscriber: subscriber! });
+      pubsub = createRedisPubSub({
+        publisher: publisher!,
+        subscriber: subscriber!,
+        // An UNSUBSCRIBE lost in an outage: the listener is gone here, and what Redis still sends that channel is dropped.
+        onBackgroundError: (error) => log.debug(`redis (subscriber): ${error.message}`),
+      });
       redis = general!;
       log.info('pub/sub: Redis (processes sharing this Redis deliver to each other)');
     } else {

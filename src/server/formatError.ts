@@ -1,6 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { ErrorCode, isPublicCode } from '../contract/errors';
+import { ErrorCode, isPublicCode, unavailable } from '../contract/errors';
 import { UnavailableError } from '../lib/unavailable';
 
 /** Codes Apollo Server itself uses, mapped onto the contract's. */
@@ -17,29 +17,39 @@ export interface ErrorFormatterOptions {
   development: boolean;
   /** Where errors that are not the client's fault are reported. */
   logError: (message: string, error: unknown) => void;
+  /** Where failures of a backing service are reported (an outage, not a bug). @default logError */
+  logUnavailable?: (message: string, error: unknown) => void;
 }
 
 /**
  * The one place errors are shaped for clients (HTTP and WebSocket alike):
- * errors with a contract code keep their message; anything else is logged
- * and becomes a generic INTERNAL_SERVER_ERROR.
+ * a backing service's outage becomes UNAVAILABLE; errors with a contract code
+ * keep their message; anything else is logged and becomes a generic
+ * INTERNAL_SERVER_ERROR.
  */
-export function createErrorFormatter({ development, logError }: ErrorFormatterOptions) {
+export function createErrorFormatter({ development, logError, logUnavailable = logError }: ErrorFormatterOptions) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    const cause = unwrapResolverError(error);
+    if (cause instanceof UnavailableError) {
+      logUnavailable('unavailable', cause.message);
+      const { message, extensions } = unavailable().toJSON();
+      return {
+        message,
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions,
+      };
+    }
     const rawCode = formatted.extensions?.code;
     const code = typeof rawCode === 'string' ? (apolloCodes[rawCode] ?? rawCode) : undefined;
     if (isPublicCode(code) && code !== ErrorCode.Internal) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: development ? { ...formatted.extensions, code } : { ...extensions, code } };
     }
-    const cause = unwrapResolverError(error);
     logError('internal error', cause);
     if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.Internal } };
     return {
-      message:
-        cause instanceof UnavailableError
-          ? 'The service is temporarily unavailable; nothing was changed. Retry in a moment.'
-          : 'Internal server error.',
+      message: 'Internal server error.',
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: { code: ErrorCode.Internal },

@@ -46,6 +46,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const formatError = createErrorFormatter({
     development: config.development,
     logError: (message, error) => log.error(message, error),
+    logUnavailable: (message, error) => log.warn(message, error),
   });
   const validationRules = [maxFieldsRule(config.maxQueryFields)];
 
