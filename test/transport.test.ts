@@ -54,6 +54,27 @@ describe('HTTP', () => {
     expect(codes(await gql(server.url, explosive, {}, user.token))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
 
+  it('answers a subscription sent over HTTP with BAD_USER_INPUT naming the ws:// URL, and logs no error', async () => {
+    const lines: string[] = [];
+    const capture = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+    const logged = await startTestServer({
+      log: { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') },
+    });
+    try {
+      const user = await signUp(logged.url, 'http_sub');
+      lines.length = 0; // what start-up said
+      for (const token of [user.token, undefined]) {
+        const res = await gql(logged.url, MESSAGE_ADDED_IDS, {}, token);
+        expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+        expect(res.errors![0]!.message).toContain(logged.wsUrl);
+        expect(res.status).toBe(400);
+      }
+      expect(lines.filter((line) => !line.startsWith('debug'))).toEqual([]);
+    } finally {
+      await logged.stop();
+    }
+  });
+
   it('serves a health check', async () => {
     const res = await fetch(server.url.replace('/graphql', '/healthz'));
     expect(res.status).toBe(200);

@@ -3,7 +3,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Server } from 'node:http';
 import { authenticate } from '../auth/session';
 import { ErrorCode } from '../contract/errors';
@@ -35,6 +35,19 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   const drainWebSockets: ApolloServerPlugin<Context> = {
     serverWillStart: async () => ({ drainServer: drain }),
   };
+  // A subscription cannot run over HTTP: say where it can, as the client's mistake (400), before any work.
+  const subscriptionsOverWebSocket: ApolloServerPlugin<Context> = {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ operation, request }) => {
+        if (operation?.operation !== 'subscription') return;
+        const host = request.http?.headers.get('host');
+        const url = config.publicUrl ?? (host ? `ws://${host}/graphql` : 'this endpoint over WebSocket');
+        throw new GraphQLError(`Subscriptions use the graphql-ws protocol: connect to ${url} and subscribe there.`, {
+          extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } },
+        });
+      },
+    }),
+  };
   const apollo = new ApolloServer<Context>({
     schema,
     formatError,
@@ -43,7 +56,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     validationRules,
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), drainWebSockets],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), drainWebSockets, subscriptionsOverWebSocket],
   });
   await apollo.start();
 
