@@ -132,6 +132,15 @@ describe('groups', () => {
     expect(codes(await gql(server.url, ADD_MEMBERS, { c: '5555', u: [c!.id] }, a!.token))).toEqual(['NOT_FOUND']);
   });
 
+  it('refuses titles with bidi or other format controls, and keeps emoji joiners', async () => {
+    const [a] = users;
+    for (const t of ['\u202Eevil', 'a\u2066b', 'zero\u200Bwidth', 'lone \uDC00']) {
+      expect(codes(await gql(server.url, CREATE_GROUP, { t, m: [] }, a!.token))).toEqual(['BAD_USER_INPUT']);
+    }
+    const group = await createGroup(a!, [], '👨‍👩‍👧 Family');
+    expect(group.title).toBe('👨‍👩‍👧 Family');
+  });
+
   it('lets a member leave, idempotently; afterwards they cannot read or send', async () => {
     const [a, b] = users;
     const group = await createGroup(a!, [b!]);

@@ -80,6 +80,8 @@ describe('sendMessage', () => {
       ['whitespace only', () => '  \n\t '],
       ['100,001 code points', () => 'a'.repeat(100_001)],
       ['100,001 emoji', () => '😀'.repeat(100_001)],
+      ['a lone high surrogate', () => 'broken \uD83D text'],
+      ['a lone low surrogate', () => '\uDE00'],
     ];
     it.each(cases)('%s', async (_name, content) => {
       const live = subscribe(wsClient(server.wsUrl, bob.token), LIVE, { c: conversationId });

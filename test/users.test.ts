@@ -39,6 +39,14 @@ describe('signUp and logIn', () => {
     expect((await gqlOk(server.url, '{ me { id } }', {}, login.logIn.token)).me.id).toBe(up.signUp.user.id);
   });
 
+  it('keeps emoji sequences that need joiners and tags in display names', async () => {
+    for (const d of ['👩‍💻 Dev', '🏳️‍🌈', '👩🏽‍🚀 Ana', '🏴󠁧󠁢󠁳󠁣󠁴󠁿 Scot']) {
+      expect((await gqlOk(server.url, SIGN_UP, { u: uniqueName(), p: 'long enough', d })).signUp.user.displayName).toBe(
+        d,
+      );
+    }
+  });
+
   it('defaults the display name to the username', async () => {
     const name = uniqueName();
     expect((await gqlOk(server.url, SIGN_UP, { u: name, p: 'long enough' })).signUp.user.displayName).toBe(name);
@@ -58,6 +66,10 @@ describe('signUp and logIn', () => {
     ['a username with symbols', { u: 'bad-name!', p: 'long enough' }],
     ['a short password', { u: uniqueName(), p: '1234567' }],
     ['an empty display name', { u: uniqueName(), p: 'long enough', d: '   ' }],
+    ['a display name with a right-to-left override', { u: uniqueName(), p: 'long enough', d: 'evil\u202Egnp.exe' }],
+    ['a display name with a zero-width space', { u: uniqueName(), p: 'long enough', d: 'a\u200Bb' }],
+    ['a display name with a lone surrogate', { u: uniqueName(), p: 'long enough', d: 'bad \uD800 name' }],
+    ['a display name with a joiner outside emoji', { u: uniqueName(), p: 'long enough', d: 'a\u200Db' }],
     ['a display name with control characters', { u: uniqueName(), p: 'long enough', d: 'a\u0007b' }],
   ])('refuses %s with BAD_USER_INPUT', async (_name, vars) => {
     const res = await gql(server.url, SIGN_UP, vars);

@@ -25,6 +25,32 @@ export function hasControlCharacters(text: string): boolean {
   return /\p{Cc}/u.test(text);
 }
 
+/**
+ * Joiners and tags that belong to an emoji sequence: a zero-width joiner
+ * between two pictographs (👩‍💻, 🏳️‍🌈, 👩🏽‍🚀), and the tag characters of a
+ * subdivision flag (🏴󠁧󠁢󠁳󠁣󠁴󠁿). They are format characters too, but harmless there.
+ */
+const EMOJI_FORMAT_SEQUENCES =
+  /(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}]\uFE0F?)\u200D(?=\p{Extended_Pictographic})|(?<=\u{1F3F4})[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
+
+/**
+ * Whether `text` holds an invisible format character (`\p{Cf}`: bidi
+ * overrides and isolates, zero-width spaces and joiners, …) outside an emoji
+ * sequence. Such characters let a name reorder or hide what is shown around it.
+ */
+export function hasFormatCharacters(text: string): boolean {
+  return /\p{Cf}/u.test(text.replace(EMOJI_FORMAT_SEQUENCES, ''));
+}
+
+/**
+ * Whether `text` holds a lone surrogate: a string no UTF-8 store can hold as
+ * it is (MongoDB would keep U+FFFD instead).
+ */
+export function hasLoneSurrogates(text: string): boolean {
+  // With the u flag a surrogate pair is one code point, so only unpaired halves match.
+  return /[\uD800-\uDFFF]/u.test(text);
+}
+
 /** The first `max` code points of `text`, with an ellipsis in place of the last when it was longer. */
 export function truncateCodePoints(text: string, max: number): string {
   if (codePointLength(text) <= max) return text;

@@ -1,7 +1,13 @@
 /** Input checks shared by the resolvers: each returns the value as stored or throws BAD_USER_INPUT naming the field. */
 import { badInput } from '../contract/errors';
 import { limits } from '../contract/limits';
-import { codePointLength, foldWhitespace, hasControlCharacters } from '../lib/text';
+import {
+  codePointLength,
+  foldWhitespace,
+  hasControlCharacters,
+  hasFormatCharacters,
+  hasLoneSurrogates,
+} from '../lib/text';
 
 /** A username as stored: lowercase; BAD_USER_INPUT unless 3 to 32 of a-z, 0-9, _. */
 export function normalizeUsername(username: string): string {
@@ -21,20 +27,31 @@ export function checkPassword(password: string): void {
 
 /**
  * A name shown to others (display name, group title): whitespace folded, 1 to
- * `max` code points. Control characters would let one name forge line breaks
- * or direction changes in clients.
+ * `max` code points. Control and format characters would let one name forge
+ * line breaks, reverse the text around it or hide characters in clients
+ * (joiners inside emoji stay allowed); lone surrogates cannot be stored as given.
  */
 export function printableName(field: string, value: string, max: number): string {
   const name = foldWhitespace(value);
-  if (name.length === 0 || hasControlCharacters(name) || codePointLength(name) > max) {
+  if (
+    name.length === 0 ||
+    hasControlCharacters(name) ||
+    hasFormatCharacters(name) ||
+    hasLoneSurrogates(name) ||
+    codePointLength(name) > max
+  ) {
     throw badInput(field, `must be 1 to ${max} printable characters`);
   }
   return name;
 }
 
-/** Message content: not blank, at most the contract's maximum of code points. */
+/**
+ * Message content: not blank, at most the contract's maximum of code points,
+ * and valid Unicode, so that every store holds exactly what was acknowledged.
+ */
 export function checkContent(content: string): void {
   if (content.trim().length === 0) throw badInput('content', 'must not be empty');
+  if (hasLoneSurrogates(content)) throw badInput('content', 'must be valid Unicode (it holds an unpaired surrogate)');
   const length = codePointLength(content);
   if (length > limits.contentMax) {
     throw badInput('content', `must be at most ${limits.contentMax} characters (got ${length})`);
