@@ -29,6 +29,8 @@ export interface Config {
   messageRate: { burst: number; perSecond: number };
   /** AUTH_RATE_BURST / AUTH_RATE_PER_SECOND: signUp and logIn per client address. @default 30 / 1 */
   authRate: { burst: number; perSecond: number };
+  /** GROUP_RATE_BURST / GROUP_RATE_PER_SECOND: createGroup and addGroupMembers per user. @default 10 / 0.1 */
+  groupRate: { burst: number; perSecond: number };
   /** MAX_SUBSCRIPTIONS_PER_CONNECTION: open subscriptions on one WebSocket. @default 100 */
   maxSubscriptionsPerConnection: number;
   /** MAX_QUERY_FIELDS: fields in one document, fragments expanded. @default 500 */
@@ -136,6 +138,10 @@ export function loadConfig(env: Env): Config {
     authRate: {
       burst: integer(env, 'AUTH_RATE_BURST', 30, 1, 1_000_000),
       perSecond: positive(env, 'AUTH_RATE_PER_SECOND', 1),
+    },
+    groupRate: {
+      burst: integer(env, 'GROUP_RATE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'GROUP_RATE_PER_SECOND', 0.1),
     },
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),

@@ -1,5 +1,5 @@
 import { codes, gql, gqlOk, signUpMany, type TestUser } from './helpers/client';
-import { useTestServer } from './helpers/server';
+import { startTestServer, useTestServer } from './helpers/server';
 import { LEAVE, SEND } from './helpers/operations';
 
 const server = useTestServer();
@@ -139,6 +139,33 @@ describe('groups', () => {
     }
     const group = await createGroup(a!, [], '👨‍👩‍👧 Family');
     expect(group.title).toBe('👨‍👩‍👧 Family');
+  });
+
+  it('limits how many groups one user may create or add to (GROUP_RATE_*), creating nothing beyond', async () => {
+    const limited = await startTestServer({ env: { GROUP_RATE_BURST: '3', GROUP_RATE_PER_SECOND: '0.01' } });
+    try {
+      const [spammer, other] = await signUpMany(limited.url, 2, 'spam');
+      const made = [];
+      for (let i = 0; i < 3; i++) {
+        made.push((await gqlOk(limited.url, CREATE_GROUP, { t: `g${i}`, m: [other!.id] }, spammer!.token)).createGroup);
+      }
+      const refused = await gql(limited.url, CREATE_GROUP, { t: 'one more', m: [other!.id] }, spammer!.token);
+      expect(codes(refused)).toEqual(['RATE_LIMITED']);
+      expect(codes(await gql(limited.url, ADD_MEMBERS, { c: made[0].id, u: [other!.id] }, spammer!.token))).toEqual([
+        'RATE_LIMITED',
+      ]);
+      const listed = await gqlOk(
+        limited.url,
+        '{ conversations(first: 100) { edges { node { id } } } }',
+        {},
+        other!.token,
+      );
+      expect(listed.conversations.edges.length).toBe(3);
+      // Per user: someone else may still create one.
+      expect(codes(await gql(limited.url, CREATE_GROUP, { t: 'mine', m: [] }, other!.token))).toEqual([]);
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('lets a member leave, idempotently; afterwards they cannot read or send', async () => {

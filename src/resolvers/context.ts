@@ -24,7 +24,7 @@ export interface Services {
   push: PushNotifier;
   log: Logger;
   passwordParams: ScryptParams;
-  limiters: { messages: RateLimiter; auth: RateLimiter };
+  limiters: { messages: RateLimiter; auth: RateLimiter; groups: RateLimiter };
   now: () => Date;
 }
 

@@ -2,7 +2,7 @@ import { badInput, notFound } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import type { ConversationPosition, UserRecord } from '../store/store';
-import { requireMembership, requireUsers, requireViewer, viewerId } from './access';
+import { requireMembership, requireUsers, requireViewer, spend, viewerId } from './access';
 import { connection } from './connection';
 import { distinct, pageSize, printableName } from './validate';
 
@@ -64,6 +64,7 @@ export const conversationResolvers: Resolvers = {
 
     createGroup: async (_parent, { title, memberIds }, ctx) => {
       const viewer = await requireViewer(ctx);
+      spend(ctx.services.limiters.groups, viewer.id);
       const name = printableName('title', title, limits.groupTitleMax);
       const members = distinct([viewer.id, ...memberIds]);
       checkGroupSize('memberIds', members.length);
@@ -73,7 +74,8 @@ export const conversationResolvers: Resolvers = {
     },
 
     addGroupMembers: async (_parent, { conversationId, userIds }, ctx) => {
-      const { conversation } = await requireMembership(ctx, conversationId);
+      const { viewer, conversation } = await requireMembership(ctx, conversationId);
+      spend(ctx.services.limiters.groups, viewer.id);
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'members can only be added to a group');
       const added = distinct(userIds);
       checkGroupSize('userIds', distinct([...conversation.memberIds, ...added]).length);

@@ -77,7 +77,11 @@ export function createServices(options: ServiceOptions): Services {
       options.discovery ??
       (redis ? createRedisDiscovery(redis, { ttlMs: config.discoveryTtlMs, log }) : createMemoryDiscovery()),
     passwordParams: options.passwordParams ?? defaultScryptParams,
-    limiters: { messages: createRateLimiter(config.messageRate), auth: createRateLimiter(config.authRate) },
+    limiters: {
+      messages: createRateLimiter(config.messageRate),
+      auth: createRateLimiter(config.authRate),
+      groups: createRateLimiter(config.groupRate),
+    },
     now: options.now ?? (() => new Date()),
   };
 }

@@ -25,6 +25,7 @@ export async function startCluster(): Promise<Cluster> {
     JWT_SECRET: 'cluster-secret-cluster-secret-cluster-secret',
     LOG_LEVEL: 'info',
     AUTH_RATE_BURST: '100000',
+    GROUP_RATE_BURST: '100000',
     MESSAGE_RATE_BURST: '100000',
     MESSAGE_RATE_PER_SECOND: '100000',
   };
