@@ -33,3 +33,8 @@ export async function publishMessage(
   const failed = published.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   return failed ? { failure: failed.reason } : null;
 }
+
+/** Tells the user's open message streams that they left a conversation: those following it end. */
+export async function publishLeft(pubsub: PubSub, userId: string, conversationId: string): Promise<void> {
+  await pubsub.publish('messageAdded', userId, { leftConversationId: conversationId });
+}

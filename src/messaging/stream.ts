@@ -1,7 +1,7 @@
-import { subscriberLagging } from '../contract/errors';
+import { forbidden, subscriberLagging } from '../contract/errors';
 import { createPullIterator } from '../lib/pullIterator';
 import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type PubSub } from '../pubsub/pubsub';
-import type { MessageEvent } from '../pubsub/topics';
+import type { Topics } from '../pubsub/topics';
 import type { MessageRecord, Store } from '../store/store';
 import { fromMessageEvent } from './event';
 
@@ -73,15 +73,28 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     return found;
   }
 
+  const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
+
+  /** FORBIDDEN unless the user still belongs to the followed conversation. */
+  async function checkStillMember(id: string): Promise<void> {
+    const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
+    if (!membership) throw noLongerAMember();
+  }
+
   /**
-   * Everything stored after what was delivered, in every followed conversation:
-   * the answer to MISSED_EVENTS, when the channel may have dropped events.
+   * Everything stored after what was delivered, in every conversation the user
+   * still belongs to: the answer to MISSED_EVENTS, when the channel may have
+   * dropped events (word of a conversation left among them).
    */
   async function catchUp(): Promise<MessageRecord[]> {
+    if (conversationId !== undefined) await checkStillMember(conversationId);
     const conversations =
       conversationId !== undefined
         ? (await store.conversations.getMany([conversationId])).filter((c) => c !== null)
         : await store.conversations.listAllForUser(userId);
+    // Conversations left meanwhile are no longer followed; should the user rejoin, they start where they rejoined.
+    const current = new Set(conversations.map((c) => c.id));
+    for (const id of delivered.keys()) if (!current.has(id)) delivered.delete(id);
     const joined = conversations.filter((c) => !delivered.has(c.id));
     const memberships = await store.conversations.getMemberships(joined.map((c) => ({ conversationId: c.id, userId })));
     memberships.forEach((m, i) => m && delivered.set(joined[i]!.id, m.joinedSeq));
@@ -93,7 +106,7 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     return note(missed);
   }
 
-  async function nextEvent(): Promise<Delivery<MessageEvent> | null> {
+  async function nextEvent(): Promise<Delivery<Topics['messageAdded']> | null> {
     try {
       const { value, done } = await subscription.next();
       return done ? null : value;
@@ -104,6 +117,8 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
 
   async function pull(): Promise<MessageRecord[] | null> {
     if (replaying && conversationId !== undefined) {
+      // A long replay may outlast the membership the resolver checked.
+      await checkStillMember(conversationId);
       const from = delivered.get(conversationId)!;
       const batch = await store.messages.page(conversationId, { afterSeq: from, limit: batchSize, from: 'oldest' });
       if (batch.length < batchSize) replaying = false;
@@ -112,6 +127,11 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     const event = await nextEvent();
     if (event === null) return null;
     if (event === MISSED_EVENTS) return catchUp();
+    if ('leftConversationId' in event) {
+      if (event.leftConversationId === conversationId) throw noLongerAMember();
+      delivered.delete(event.leftConversationId);
+      return [];
+    }
     const message = fromMessageEvent(event);
     if (conversationId !== undefined && message.conversationId !== conversationId) return [];
     let last = delivered.get(message.conversationId);

@@ -15,6 +15,11 @@ export interface MessageEvent {
   createdAt: string;
 }
 
+/** On a user's message channel: they left this conversation, so their streams stop following it. */
+export interface LeftConversationEvent {
+  leftConversationId: string;
+}
+
 /** A user's presence as it travels on a friend pair's channel. */
 export interface PresenceEvent {
   userId: string;
@@ -30,7 +35,8 @@ export interface FriendsChangedEvent {
 
 /** Every topic and the event it carries. */
 export interface Topics {
-  messageAdded: MessageEvent;
+  /** A user's channel: messages of their conversations, and word of conversations they left. */
+  messageAdded: MessageEvent | LeftConversationEvent;
   presenceChanged: PresenceEvent;
   friendsChanged: FriendsChangedEvent;
 }

@@ -1,6 +1,7 @@
 import { badInput, notFound } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
+import { publishLeft } from '../messaging/event';
 import type { ConversationPosition, UserRecord } from '../store/store';
 import { requireMembership, requireUsers, requireViewer, spend, viewerId } from './access';
 import { connection } from './connection';
@@ -98,7 +99,12 @@ export const conversationResolvers: Resolvers = {
       const conversation = await ctx.loaders.conversations.load(conversationId);
       if (!conversation) throw notFound('conversation', conversationId);
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
-      await ctx.services.store.conversations.removeMember(conversationId, viewer.id);
+      const { store, pubsub, log } = ctx.services;
+      await store.conversations.removeMember(conversationId, viewer.id);
+      // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
+      await publishLeft(pubsub, viewer.id, conversationId).catch((error: unknown) =>
+        log.warn(`publish of leaving ${conversationId} failed`, error),
+      );
       return true;
     },
 
