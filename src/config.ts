@@ -37,6 +37,12 @@ export interface Config {
   maxQueryFields: number;
   /** MONGODB_URI: MongoDB connection string; unset means the in-memory store. */
   mongodbUri: string | undefined;
+  /**
+   * MONGODB_TIMEOUT_MS: how long one MongoDB request may wait for the server
+   * (to be reached, to connect, to answer) before it fails with UNAVAILABLE,
+   * so that a frozen database cannot hang requests. @default 5000
+   */
+  mongodbTimeoutMs: number;
   /** MONGODB_DB: database name. @default the one in MONGODB_URI, else "test" */
   mongodbDb: string | undefined;
   /** REDIS_URL: Redis connection string; unset means in-process pub/sub. */
@@ -147,6 +153,7 @@ export function loadConfig(env: Env): Config {
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
     mongodbUri: optional(env, 'MONGODB_URI'),
     mongodbDb: optional(env, 'MONGODB_DB'),
+    mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
     redisUrl: optional(env, 'REDIS_URL'),
     publicUrl: optional(env, 'PUBLIC_URL'),
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),

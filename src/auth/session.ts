@@ -5,6 +5,7 @@
  * the resolvers (resolvers/access.ts) all go through here.
  */
 import { unauthenticated } from '../contract/errors';
+import { UnavailableError } from '../lib/unavailable';
 import type { Store, UserRecord } from '../store/store';
 import { bearerToken, type TokenClaims, type TokenFailure, type TokenService } from './tokens';
 
@@ -52,6 +53,14 @@ export async function authenticateConnection(
 ): Promise<{ claims: TokenClaims } | { failure: string }> {
   const auth = authenticate(tokens, authorization);
   if ('failure' in auth) return { failure: `${auth.failure} token` };
-  const [user]: (UserRecord | null)[] = await store.users.getMany([auth.userId]);
+  let user: UserRecord | null;
+  try {
+    [user = null] = await store.users.getMany([auth.userId]);
+  } catch (error) {
+    // The store is out: the signed token is proof enough to connect, and each subscription
+    // checks the account itself, so that it is refused with UNAVAILABLE rather than the socket closed.
+    if (error instanceof UnavailableError) return { claims: auth };
+    throw error;
+  }
   return user ? { claims: auth } : { failure: 'unknown user token' };
 }

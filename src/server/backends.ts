@@ -28,7 +28,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
   try {
     let store: Store;
     if (config.mongodbUri) {
-      const mongo = await connectMongo(config.mongodbUri, config.mongodbDb);
+      const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, { timeoutMs: config.mongodbTimeoutMs });
       closers.push(() => mongo.client.close());
       store = mongo.store;
       log.info(`store: MongoDB (database "${mongo.client.db(config.mongodbDb).databaseName}")`);

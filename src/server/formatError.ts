@@ -32,7 +32,14 @@ export function createErrorFormatter({ development, logError, logUnavailable = l
     const cause = unwrapResolverError(error);
     if (cause instanceof UnavailableError) {
       logUnavailable('unavailable', cause.message);
-      const { message, extensions } = unavailable().toJSON();
+      const { message, extensions } = (
+        cause.uncertain
+          ? unavailable(
+              'The database did not answer in time; the change may or may not have been made. ' +
+                'Retry in a moment (a message with the same clientMessageId is stored at most once).',
+            )
+          : unavailable()
+      ).toJSON();
       return {
         message,
         ...(formatted.locations ? { locations: formatted.locations } : {}),

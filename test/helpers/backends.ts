@@ -71,6 +71,10 @@ export interface BackendProcess {
   stop(): Promise<void>;
   /** Stops it and removes its data. */
   dispose(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as with a hung server. */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
 }
 
 function managed(port: number, url: string, launch: () => ChildProcess, cleanup: () => void): BackendProcess {
@@ -81,6 +85,7 @@ function managed(port: number, url: string, launch: () => ChildProcess, cleanup:
     child = null;
     if (!running || running.exitCode !== null) return;
     const exited = new Promise((r) => running.once('exit', r));
+    running.kill('SIGCONT');
     running.kill('SIGTERM');
     const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
     await exited;
@@ -104,6 +109,8 @@ function managed(port: number, url: string, launch: () => ChildProcess, cleanup:
       await waitForPort(port, 20_000, current, () => output);
     },
     stop,
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     async dispose() {
       await stop();
       cleanup();

@@ -5,7 +5,14 @@
  * a crash between them leaves nothing a reader would trust wrongly. There are
  * no transactions: FerretDB has none.
  */
-import { MongoClient, MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, type Db } from 'mongodb';
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoNetworkTimeoutError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  type Db,
+} from 'mongodb';
 import { UnavailableError } from '../../lib/unavailable';
 import { wrapStore, type Store } from '../store';
 import { createConversationStore } from './conversations';
@@ -53,17 +60,30 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     try {
       return await call();
     } catch (error) {
-      throw isConnectivityError(error) ? new UnavailableError('store', error) : error;
+      if (!isConnectivityError(error)) throw error;
+      // A request the server did not answer in time may still be applied once it does.
+      throw new UnavailableError('store', error, { uncertain: error instanceof MongoNetworkTimeoutError });
     }
   });
 }
 
-/** A connected MongoDB database with the chat collections' indexes in place, and its store. */
+/**
+ * A connected MongoDB database with the chat collections' indexes in place,
+ * and its store. `timeoutMs` bounds every wait for the server: finding it,
+ * connecting, and each answer (socketTimeoutMS, so that a server that hangs
+ * fails the request instead of holding it; the driver's timeoutMS has no
+ * effect in this version).
+ */
 export async function connectMongo(
   uri: string,
   dbName: string | undefined,
+  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
 ): Promise<{ client: MongoClient; store: Store }> {
-  const client = await new MongoClient(uri, { serverSelectionTimeoutMS: 5000 }).connect();
+  const client = await new MongoClient(uri, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
+  }).connect();
   const db = client.db(dbName);
   await ensureIndexes(db);
   return { client, store: createMongoStore(db) };
