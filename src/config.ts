@@ -35,6 +35,11 @@ export interface Config {
   maxSubscriptionsPerConnection: number;
   /** MAX_QUERY_FIELDS: fields in one document, fragments expanded. @default 500 */
   maxQueryFields: number;
+  /**
+   * MAX_QUERY_COST_BYTES: the largest answer an operation may be able to build,
+   * estimated before it runs (page sizes times the largest fields). @default 64000000
+   */
+  maxQueryCostBytes: number;
   /** MONGODB_URI: MongoDB connection string; unset means the in-memory store. */
   mongodbUri: string | undefined;
   /**
@@ -151,6 +156,7 @@ export function loadConfig(env: Env): Config {
     },
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
+    maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),
     mongodbUri: optional(env, 'MONGODB_URI'),
     mongodbDb: optional(env, 'MONGODB_DB'),
     mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),

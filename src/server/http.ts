@@ -8,7 +8,9 @@ import type { Server } from 'node:http';
 import { authenticate } from '../auth/session';
 import { ErrorCode } from '../contract/errors';
 import { createContext, type Context, type Services } from '../resolvers/context';
+import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
+import { costTooHigh, estimateResponseBytes } from './queryLimits';
 
 /** Largest HTTP body or WebSocket message: 100,000 emoji escaped in JSON fit with room to spare. */
 export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
@@ -35,16 +37,22 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   const drainWebSockets: ApolloServerPlugin<Context> = {
     serverWillStart: async () => ({ drainServer: drain }),
   };
-  // A subscription cannot run over HTTP: say where it can, as the client's mistake (400), before any work.
-  const subscriptionsOverWebSocket: ApolloServerPlugin<Context> = {
+  const operationLimits: ApolloServerPlugin<Context> = {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ operation, request }) => {
-        if (operation?.operation !== 'subscription') return;
-        const host = request.http?.headers.get('host');
-        const url = config.publicUrl ?? (host ? `ws://${host}/graphql` : 'this endpoint over WebSocket');
-        throw new GraphQLError(`Subscriptions use the graphql-ws protocol: connect to ${url} and subscribe there.`, {
-          extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } },
-        });
+      didResolveOperation: async ({ operation, operationName, document, request }) => {
+        // A subscription cannot run over HTTP: say where it can, as the client's mistake (400), before any work.
+        if (operation?.operation === 'subscription') {
+          const host = request.http?.headers.get('host');
+          const url = config.publicUrl ?? (host ? `ws://${host}/graphql` : 'this endpoint over WebSocket');
+          throw new GraphQLError(`Subscriptions use the graphql-ws protocol: connect to ${url} and subscribe there.`, {
+            extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } },
+          });
+        }
+        const cost = estimateResponseBytes(schema, document, operationName, request.variables, costModel);
+        if (cost > config.maxQueryCostBytes) {
+          const error = costTooHigh(cost, config.maxQueryCostBytes);
+          throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+        }
       },
     }),
   };
@@ -56,7 +64,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     validationRules,
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), drainWebSockets, subscriptionsOverWebSocket],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), drainWebSockets, operationLimits],
   });
   await apollo.start();
 

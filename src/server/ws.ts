@@ -15,7 +15,9 @@ import { authenticateConnection } from '../auth/session';
 import type { TokenClaims } from '../auth/tokens';
 import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '../contract/errors';
 import { createContext, type Services } from '../resolvers/context';
+import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
+import { costTooHigh, estimateResponseBytes } from './queryLimits';
 
 /** Options of `attachGraphqlWs`. */
 export interface GraphqlWsOptions {
@@ -91,6 +93,8 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         }
         const errors = validate(schema, document, rules);
         if (errors.length > 0) return errors.map((e) => validationFailed(e.message));
+        const cost = estimateResponseBytes(schema, document, payload.operationName, payload.variables, costModel);
+        if (cost > services.config.maxQueryCostBytes) return [costTooHigh(cost, services.config.maxQueryCostBytes)];
         const address = ctx.extra.request.socket.remoteAddress ?? 'unknown';
         return {
           schema,

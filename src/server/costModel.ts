@@ -1,0 +1,18 @@
+import { limits } from '../contract/limits';
+import type { CostModel } from './queryLimits';
+
+/** Code points take at most 4 bytes in UTF-8, and JSON may escape a few more. */
+const textBytes = (codePoints: number) => 4 * codePoints + 16;
+
+/** How large this schema's answers can get: the bounds of the contract, field by field. */
+export const costModel: CostModel = {
+  listSizes: { members: limits.groupMax, presence: limits.idListMax, friends: 1000 },
+  defaultListSize: limits.pageMax,
+  leafBytes: {
+    'Message.content': textBytes(limits.contentMax),
+    'User.displayName': textBytes(limits.displayNameMax),
+    'Conversation.title': textBytes(limits.groupTitleMax),
+  },
+  defaultLeafBytes: 48,
+  defaultPageSizes: { messages: limits.messagesDefault },
+};
