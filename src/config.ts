@@ -31,6 +31,12 @@ export interface Config {
   authRate: { burst: number; perSecond: number };
   /** GROUP_RATE_BURST / GROUP_RATE_PER_SECOND: createGroup and addGroupMembers per user. @default 10 / 0.1 */
   groupRate: { burst: number; perSecond: number };
+  /**
+   * WS_MAX_BUFFERED_BYTES: the most a WebSocket connection may have waiting to be sent (its
+   * subscriptions' queued events and the socket's unsent buffer) before it is closed with 1013.
+   * @default 8388608 (8 MiB)
+   */
+  wsMaxBufferedBytes: number;
   /** MAX_SUBSCRIPTIONS_PER_CONNECTION: open subscriptions on one WebSocket. @default 100 */
   maxSubscriptionsPerConnection: number;
   /** MAX_QUERY_FIELDS: fields in one document, fragments expanded. @default 500 */
@@ -154,6 +160,7 @@ export function loadConfig(env: Env): Config {
       burst: integer(env, 'GROUP_RATE_BURST', 10, 1, 1_000_000),
       perSecond: positive(env, 'GROUP_RATE_PER_SECOND', 0.1),
     },
+    wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
     maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),

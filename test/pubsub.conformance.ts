@@ -1,3 +1,4 @@
+import { createByteBudget } from '../src/lib/byteBudget';
 import type { PubSub, PubSubOptions } from '../src/pubsub/pubsub';
 import type { MessageEvent } from '../src/pubsub/topics';
 import { SubscriberOverflowError } from '../src/pubsub/pubsub';
@@ -121,6 +122,48 @@ export function describePubSub(
       await expect(within(sub.next())).rejects.toBeInstanceOf(SubscriberOverflowError);
       expect(await within(sub.next())).toEqual({ value: undefined, done: true });
       await probe.return();
+    });
+
+    it('charges queued events to a byte budget by their size on the wire, and drops them once it is spent', async () => {
+      const pubsub = await make();
+      const [key, probeKey] = [unique(), unique()];
+      const size = JSON.stringify(event(1)).length;
+      const exceeded: number[] = [];
+      // Room for three queued events, not four.
+      const budget = createByteBudget({ maxBytes: 3 * size + size / 2, onExceeded: (held) => exceeded.push(held) });
+      const sub = await pubsub.subscribe('messageAdded', key, { budget });
+      const probe = await pubsub.subscribe('messageAdded', probeKey);
+      for (let i = 1; i <= 6; i++) await pubsub.publish('messageAdded', key, event(i));
+      await pubsub.publish('messageAdded', probeKey, event(99));
+      expect((await within(probe.next())).value).toMatchObject({ seq: 99 });
+      expect({ spent: budget.spent, calls: exceeded.length }).toEqual({ spent: true, calls: 1 });
+      const got = [];
+      for (let i = 0; i < 3; i++) got.push((await within(sub.next())).value.seq);
+      expect(got).toEqual([1, 2, 3]);
+      await expect(within(sub.next(), 200)).rejects.toThrow();
+      await sub.return();
+      await probe.return();
+    });
+
+    it('gives a budget back what it held when events are taken or the subscription ends', async () => {
+      const pubsub = await make();
+      const key = unique();
+      const size = JSON.stringify(event(1)).length;
+      const budget = createByteBudget({ maxBytes: 2 * size + size / 2, onExceeded: () => undefined });
+      const sub = await pubsub.subscribe('messageAdded', key, { budget });
+      for (let round = 0; round < 5; round++) {
+        await pubsub.publish('messageAdded', key, event(2 * round + 1));
+        await pubsub.publish('messageAdded', key, event(2 * round + 2));
+        expect((await within(sub.next())).value.seq).toBe(2 * round + 1);
+        expect((await within(sub.next())).value.seq).toBe(2 * round + 2);
+      }
+      expect(budget.spent).toBe(false);
+      await pubsub.publish('messageAdded', key, event(11));
+      await pubsub.publish('messageAdded', key, event(12));
+      await new Promise((r) => setTimeout(r, 100));
+      await sub.return();
+      // What the ended subscription held is free again: two more fit.
+      expect([budget.take(size), budget.take(size)]).toEqual([true, true]);
     });
 
     it('stays correct through 1,000 subscribe/unsubscribe cycles', async () => {

@@ -1,4 +1,5 @@
 import { forbidden, subscriberLagging } from '../contract/errors';
+import type { ByteBudget } from '../lib/byteBudget';
 import { createPullIterator } from '../lib/pullIterator';
 import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type PubSub } from '../pubsub/pubsub';
 import type { Topics } from '../pubsub/topics';
@@ -15,6 +16,8 @@ export interface MessageStreamOptions {
   conversationId?: string;
   /** Replay this conversation's stored messages after this seq first (needs conversationId). */
   afterSeq?: number;
+  /** What the events waiting for this stream are charged to (its connection). @default none */
+  budget?: ByteBudget;
   /** Messages read from the store at a time. @default 100 */
   batchSize?: number;
 }
@@ -37,8 +40,8 @@ export interface MessageStreamOptions {
  * while waiting for an event.
  */
 export async function openMessageStream(options: MessageStreamOptions): Promise<AsyncIterableIterator<MessageRecord>> {
-  const { store, pubsub, userId, conversationId, afterSeq, batchSize = 100 } = options;
-  const subscription = await pubsub.subscribe('messageAdded', userId);
+  const { store, pubsub, userId, conversationId, afterSeq, budget, batchSize = 100 } = options;
+  const subscription = await pubsub.subscribe('messageAdded', userId, { budget });
   const delivered = new Map<string, number>();
   let replaying = false;
   try {

@@ -1,3 +1,4 @@
+import type { ByteBudget } from '../lib/byteBudget';
 import { createPullIterator } from '../lib/pullIterator';
 import { MISSED_EVENTS, type Delivery, type PubSub, type Subscription } from '../pubsub/pubsub';
 import type { FriendsChangedEvent, PresenceEvent } from '../pubsub/topics';
@@ -17,9 +18,11 @@ export async function openPresenceStream(options: {
   pubsub: PubSub;
   presence: PresenceTracker;
   viewerId: string;
+  /** What the events waiting for this stream are charged to (its connection). @default none */
+  budget?: ByteBudget;
 }): Promise<AsyncIterableIterator<PresenceRecord> & { return(): Promise<IteratorResult<PresenceRecord>> }> {
-  const { store, pubsub, presence, viewerId } = options;
-  const control = await pubsub.subscribe('friendsChanged', viewerId);
+  const { store, pubsub, presence, viewerId, budget } = options;
+  const control = await pubsub.subscribe('friendsChanged', viewerId, { budget });
   let friends = new Set<string>();
   let pairs: Subscription<PresenceEvent> | null = null;
   let pairNext: Promise<IteratorResult<Delivery<PresenceEvent>>> | null = null;
@@ -30,6 +33,7 @@ export async function openPresenceStream(options: {
     const next = await pubsub.subscribe(
       'presenceChanged',
       current.map((id) => pairKey(viewerId, id)),
+      { budget },
     );
     const added = current.filter((id) => !friends.has(id));
     const previous = pairs;

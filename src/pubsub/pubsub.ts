@@ -7,6 +7,7 @@
  * One implementation per backend (memory.ts, redis.ts), all held to the same
  * conformance suite (test/pubsub.conformance.ts).
  */
+import type { ByteBudget } from '../lib/byteBudget';
 import type { Topic, Topics } from './topics';
 
 export type { Topic, Topics } from './topics';
@@ -39,12 +40,25 @@ export class SubscriberOverflowError extends Error {
   }
 }
 
+/** Options of one `subscribe`. */
+export interface SubscribeOptions {
+  /**
+   * What the events waiting in this subscription's queue are charged to (its
+   * consumer's connection); once it is spent, events are dropped. @default unbounded but for maxQueue
+   */
+  budget?: ByteBudget;
+}
+
 /** Publish and subscribe by topic and key. */
 export interface PubSub {
   /** Resolves once the event has been handed to the backend for every subscriber of the channel. */
   publish<T extends Topic>(topic: T, key: string, event: Topics[T]): Promise<void>;
   /** Resolves once the channels are live: every event published after that is delivered. */
-  subscribe<T extends Topic>(topic: T, keys: string | readonly string[]): Promise<Subscription<Topics[T]>>;
+  subscribe<T extends Topic>(
+    topic: T,
+    keys: string | readonly string[],
+    options?: SubscribeOptions,
+  ): Promise<Subscription<Topics[T]>>;
   /** Ends every subscription and releases the backend. */
   close(): Promise<void>;
 }

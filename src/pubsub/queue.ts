@@ -1,3 +1,4 @@
+import type { ByteBudget } from '../lib/byteBudget';
 import {
   channelName,
   MISSED_EVENTS,
@@ -10,17 +11,31 @@ import {
 /**
  * The per-subscriber half of every backend: a queue fed by `push` and drained
  * by the async iterator. `onClose` runs once, when the consumer stops or the
- * backend ends the subscription.
+ * backend ends the subscription. With a `budget`, the bytes of the events
+ * waiting here are taken from it, and once it is spent events are dropped:
+ * its owner is dropping the consumer, which resumes from the store.
  */
 export function createSubscriptionQueue<E>(
   maxQueue: number,
   onClose: () => void,
+  budget?: ByteBudget,
 ): Subscription<E> & {
-  push(event: Delivery<E>): void;
+  /** Queues an event; `bytes` is its size on the wire, for the budget. */
+  push(event: Delivery<E>, bytes?: number): void;
   end(error?: Error): void;
 } {
   type D = Delivery<E>;
   const queue: D[] = [];
+  /** The budgeted bytes of each queued event, in queue order. */
+  const sizes: number[] = [];
+  const dequeue = (): D => {
+    budget?.give(sizes.shift() ?? 0);
+    return queue.shift()!;
+  };
+  const clear = () => {
+    for (const bytes of sizes.splice(0)) budget?.give(bytes);
+    queue.length = 0;
+  };
   const waiting: { resolve(result: IteratorResult<D>): void; reject(error: Error): void }[] = [];
   let failure: Error | null = null;
   let ended = false;
@@ -33,19 +48,21 @@ export function createSubscriptionQueue<E>(
   }
 
   const subscription = {
-    push(event: D) {
+    push(event: D, bytes = 0) {
       if (ended) return;
       const waiter = waiting.shift();
       if (waiter) return waiter.resolve({ value: event, done: false });
       if (queue.length >= maxQueue) return subscription.end(new SubscriberOverflowError(maxQueue));
+      if (budget && !budget.take(bytes)) return;
       queue.push(event);
+      sizes.push(budget ? bytes : 0);
     },
     end(error?: Error) {
       if (ended) return;
       ended = true;
       release();
       if (error) {
-        queue.length = 0;
+        clear();
         const waiter = waiting.shift();
         if (waiter) waiter.reject(error);
         else failure = error;
@@ -53,7 +70,7 @@ export function createSubscriptionQueue<E>(
       for (const waiter of waiting.splice(0)) waiter.resolve({ value: undefined, done: true });
     },
     next(): Promise<IteratorResult<D>> {
-      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (queue.length > 0) return Promise.resolve({ value: dequeue(), done: false });
       if (failure) {
         const error = failure;
         failure = null;
@@ -64,7 +81,7 @@ export function createSubscriptionQueue<E>(
     },
     return(): Promise<IteratorResult<D>> {
       ended = true;
-      queue.length = 0;
+      clear();
       failure = null;
       release();
       for (const waiter of waiting.splice(0)) waiter.resolve({ value: undefined, done: true });
@@ -88,11 +105,15 @@ export type SubscriptionQueue<E> = ReturnType<typeof createSubscriptionQueue<E>>
 export function createSubscriptionRegistry(maxQueue: number) {
   const open = new Set<SubscriptionQueue<unknown>>();
   return {
-    open<E>(release: () => void): SubscriptionQueue<E> {
-      const subscription = createSubscriptionQueue<E>(maxQueue, () => {
-        open.delete(subscription as SubscriptionQueue<unknown>);
-        release();
-      });
+    open<E>(release: () => void, budget?: ByteBudget): SubscriptionQueue<E> {
+      const subscription = createSubscriptionQueue<E>(
+        maxQueue,
+        () => {
+          open.delete(subscription as SubscriptionQueue<unknown>);
+          release();
+        },
+        budget,
+      );
       open.add(subscription as SubscriptionQueue<unknown>);
       return subscription;
     },

@@ -1,7 +1,15 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 import { UnavailableError } from '../lib/unavailable';
-import { channelName, type PubSub, type PubSubOptions, type Subscription, type Topic, type Topics } from './pubsub';
+import {
+  channelName,
+  type PubSub,
+  type PubSubOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type Topic,
+  type Topics,
+} from './pubsub';
 import { channelsOf, createSubscriptionRegistry } from './queue';
 
 /** Options of `createRedisPubSub`. */
@@ -55,9 +63,18 @@ function withUnsubscribeFailuresHandled(subscriber: Redis, onError: (error: Erro
  */
 export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   const { publisher, subscriber, maxQueue = 10_000, onBackgroundError = () => undefined } = options;
+  /** The size on the wire of each event received, for subscribers' byte budgets. */
+  const sizes = new WeakMap<object, number>();
   const engine = new RedisPubSub({
     publisher,
     subscriber: withUnsubscribeFailuresHandled(subscriber, onBackgroundError),
+    // Parsed once per process and shared by its listeners, as RedisPubSub does by default; the size is kept.
+    deserializer: (source) => {
+      const text = source.toString();
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null) sizes.set(value, text.length);
+      return value;
+    },
   });
   const pendingSubscribes = (engine as unknown as { subsPendingRefsMap?: PendingSubscribes }).subsPendingRefsMap;
   const registry = createSubscriptionRegistry(maxQueue);
@@ -85,7 +102,11 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       await engine.publish(channelName(topic, key), event);
     },
 
-    async subscribe<T extends Topic>(topic: T, keys: string | readonly string[]): Promise<Subscription<Topics[T]>> {
+    async subscribe<T extends Topic>(
+      topic: T,
+      keys: string | readonly string[],
+      options: SubscribeOptions = {},
+    ): Promise<Subscription<Topics[T]>> {
       if (subscriber.status !== 'ready') {
         throw new UnavailableError('pub/sub', new Error(`Redis subscriber connection is ${subscriber.status}`));
       }
@@ -94,10 +115,12 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       const subscription = registry.open<Topics[T]>(() => {
         // Only ids whose SUBSCRIBE completed: RedisPubSub cannot unsubscribe a pending one.
         for (const id of ids.splice(0)) engine.unsubscribe(id);
-      });
+      }, options.budget);
       try {
         for (const channel of channels) {
-          const subscribed = engine.subscribe(channel, (event: Topics[T]) => subscription.push(event));
+          const subscribed = engine.subscribe(channel, (event: Topics[T]) =>
+            subscription.push(event, sizes.get(event) ?? 0),
+          );
           // RedisPubSub keeps this SUBSCRIBE's outcome for later subscribers of the channel too; should the
           // SUBSCRIBE fail with nobody else waiting, that copy's rejection would go unhandled.
           pendingSubscribes?.get(channel)?.pending?.catch?.(() => undefined);

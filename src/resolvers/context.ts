@@ -4,6 +4,7 @@ import type { TokenService } from '../auth/tokens';
 import type { Discovery } from '../cluster/discovery/discovery';
 import type { IdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
+import type { ByteBudget } from '../lib/byteBudget';
 import type { Logger } from '../lib/log';
 import type { RateLimiter } from '../lib/rateLimit';
 import type { PresenceTracker } from '../presence/presence';
@@ -35,6 +36,8 @@ export interface Context {
   loaders: Loaders;
   /** The client's address, for per-client limits. */
   clientAddress: string;
+  /** What a subscription's waiting events are charged to: its WebSocket connection's bound. */
+  budget?: ByteBudget;
 }
 
 /** A context for one operation, with its own DataLoaders. */
@@ -42,12 +45,13 @@ export function createContext(
   services: Services,
   auth: Auth,
   clientAddress: string,
-  { cacheLoaders = true }: { cacheLoaders?: boolean } = {},
+  { cacheLoaders = true, budget }: { cacheLoaders?: boolean; budget?: ByteBudget } = {},
 ): Context {
   return {
     services,
     auth,
     clientAddress,
+    budget,
     loaders: createLoaders(services.store, services.presence, { cache: cacheLoaders }),
   };
 }

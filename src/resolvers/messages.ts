@@ -93,7 +93,14 @@ export const messageResolvers: Resolvers = {
           userId = (await requireViewer(ctx)).id;
         }
         const { store, pubsub } = ctx.services;
-        return openMessageStream({ store, pubsub, userId, conversationId: conversationId ?? undefined, afterSeq });
+        return openMessageStream({
+          store,
+          pubsub,
+          userId,
+          conversationId: conversationId ?? undefined,
+          afterSeq,
+          budget: ctx.budget,
+        });
       },
       resolve: (message: MessageRecord) => message,
     },

@@ -34,7 +34,7 @@ export const presenceResolvers: Resolvers = {
       subscribe: async (_parent, _args, ctx) => {
         const viewer = await requireViewer(ctx);
         const { store, pubsub, presence } = ctx.services;
-        return openPresenceStream({ store, pubsub, presence, viewerId: viewer.id });
+        return openPresenceStream({ store, pubsub, presence, viewerId: viewer.id, budget: ctx.budget });
       },
       resolve: (record: PresenceRecord) => record,
     },

@@ -16,6 +16,7 @@ import type { TokenClaims } from '../auth/tokens';
 import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '../contract/errors';
 import { createContext, type Services } from '../resolvers/context';
 import { costModel } from './costModel';
+import { createByteBudget, type ByteBudget } from '../lib/byteBudget';
 import type { createErrorFormatter } from './formatError';
 import { costTooHigh, estimateResponseBytes } from './queryLimits';
 
@@ -34,6 +35,11 @@ export interface GraphqlWsOptions {
 
 type Extra = { socket: WebSocket; request: IncomingMessage };
 
+/** WebSocket close code 1013: try again later. */
+const TRY_AGAIN_LATER = 1013;
+/** How long a connection closed for not reading gets to read its close frame before it is cut off. */
+const CLOSE_GRACE_MS = 1000;
+
 /**
  * graphql-ws on the shared HTTP server: authenticates once in onConnect
  * (closing with 4401 before any subscription starts), then parses, validates
@@ -42,8 +48,26 @@ type Extra = { socket: WebSocket; request: IncomingMessage };
  */
 export function attachGraphqlWs(options: GraphqlWsOptions) {
   const { wsServer, schema, services, formatError, validationRules, connections } = options;
-  const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, TokenClaims>();
+  const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, { claims: TokenClaims; budget: ByteBudget }>();
   const rules = [...specifiedRules, ...validationRules];
+
+  /**
+   * A connection's bound on bytes waiting to be sent: its subscriptions' queued
+   * events and the socket's unsent buffer. Past it the connection is closed
+   * with 1013 (try again later), later events for it are dropped, and it is cut
+   * off shortly after, for a client that reads nothing does not read the close
+   * frame either. Closing frees its subscriptions; the client resumes with `after`.
+   */
+  const connectionBudget = (socket: WebSocket) =>
+    createByteBudget({
+      maxBytes: services.config.wsMaxBufferedBytes,
+      external: () => socket.bufferedAmount,
+      onExceeded: (held) => {
+        services.log.debug(`closing a connection that is not reading: ${held} bytes waiting`);
+        socket.close(TRY_AGAIN_LATER, 'Not reading what it is sent: reconnect and resume with after');
+        setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+      },
+    });
 
   /**
    * graphql's own errors about the request (variable coercion and the like) carry no code and,
@@ -67,21 +91,21 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
           return false;
         }
-        viewers.set(ctx, auth.claims);
+        viewers.set(ctx, { claims: auth.claims, budget: connectionBudget(ctx.extra.socket) });
         connections.open++;
         await services.presence.connected(auth.claims.userId);
         return true;
       },
       onClose: (ctx) => {
-        const claims = viewers.get(ctx);
-        if (!claims) return;
+        const viewer = viewers.get(ctx);
+        if (!viewer) return;
         viewers.delete(ctx);
         connections.open--;
-        void services.presence.disconnected(claims.userId);
+        void services.presence.disconnected(viewer.claims.userId);
       },
       onSubscribe: (ctx, _id, payload) => {
-        const claims = viewers.get(ctx);
-        if (!claims) return [new GraphQLError('Unauthorized', { extensions: { code: ErrorCode.Unauthenticated } })];
+        const viewer = viewers.get(ctx);
+        if (!viewer) return [new GraphQLError('Unauthorized', { extensions: { code: ErrorCode.Unauthenticated } })];
         // ctx.subscriptions already holds this one.
         const max = services.config.maxSubscriptionsPerConnection;
         if (Object.keys(ctx.subscriptions).length > max) return [tooManySubscriptions(max)];
@@ -101,11 +125,14 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createContext(services, claims, address, { cacheLoaders: false }),
+          contextValue: createContext(services, viewer.claims, address, { cacheLoaders: false, budget: viewer.budget }),
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map(format) } : undefined,
+      onNext: (ctx, _id, _payload, _args, result) => {
+        // The socket's own unsent buffer counts against the connection's bound too.
+        viewers.get(ctx)?.budget.take(0);
+        return result.errors ? { ...result, errors: result.errors.map(format) } : undefined;
+      },
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
     wsServer,

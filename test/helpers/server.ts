@@ -2,7 +2,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { ServerOptions, RunningServer } from '../../src/server/server';
 import { startServer } from '../../src/server/server';
 import { createMemoryPubSub } from '../../src/pubsub/memory';
-import type { PubSub, Subscription, Topic, Topics } from '../../src/pubsub/pubsub';
+import type { PubSub, SubscribeOptions, Subscription, Topic, Topics } from '../../src/pubsub/pubsub';
 import { createMemoryStore } from '../../src/store/memory';
 import type { Store } from '../../src/store/store';
 
@@ -40,9 +40,13 @@ export function observePubSub(inner: PubSub): ObservedPubSub {
   const bump = (channel: string, by: number) => counts.set(channel, (counts.get(channel) ?? 0) + by);
   return {
     publish: (topic, key, event) => inner.publish(topic, key, event),
-    async subscribe<T extends Topic>(topic: T, keys: string | readonly string[]): Promise<Subscription<Topics[T]>> {
+    async subscribe<T extends Topic>(
+      topic: T,
+      keys: string | readonly string[],
+      options?: SubscribeOptions,
+    ): Promise<Subscription<Topics[T]>> {
       const channels = (typeof keys === 'string' ? [keys] : [...keys]).map((k) => `${topic}:${k}`);
-      const subscription = await inner.subscribe(topic, keys);
+      const subscription = await inner.subscribe(topic, keys, options);
       channels.forEach((c) => bump(c, 1));
       let released = false;
       const release = () => {
