@@ -20,6 +20,7 @@ const child = spawn(
       LOG_LEVEL: 'info',
       JWT_SECRET: 'b'.repeat(40),
       AUTH_RATE_BURST: '100000',
+      PASSWORD_HASH_QUEUE: '100000',
       MESSAGE_RATE_BURST: '100000',
       MESSAGE_RATE_PER_SECOND: '100000',
     },

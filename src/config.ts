@@ -29,6 +29,22 @@ export interface Config {
   messageRate: { burst: number; perSecond: number };
   /** AUTH_RATE_BURST / AUTH_RATE_PER_SECOND: signUp and logIn per client address. @default 30 / 1 */
   authRate: { burst: number; perSecond: number };
+  /**
+   * LOGIN_FAILURE_BURST / LOGIN_FAILURE_PER_SECOND: failed logIns per account, from any address,
+   * before that account's logIns are refused for a while. @default 10 / 0.0166 (10, then one a minute)
+   */
+  loginFailureRate: { burst: number; perSecond: number };
+  /**
+   * TRUST_PROXY: behind a reverse proxy, which hops to trust for the client address in
+   * X-Forwarded-For, as Express's "trust proxy" takes it: true, a number of hops, or addresses
+   * and subnets (e.g. loopback, 10.0.0.0/8). Only then is X-Forwarded-For read. @default off
+   */
+  trustProxy: boolean | number | string | undefined;
+  /**
+   * PASSWORD_HASH_QUEUE: signUps/logIns that may wait for a password hash (4 run at once);
+   * more are refused with RATE_LIMITED at once instead of delaying everyone. @default 64
+   */
+  passwordHashQueue: number;
   /** GROUP_RATE_BURST / GROUP_RATE_PER_SECOND: createGroup and addGroupMembers per user. @default 10 / 0.1 */
   groupRate: { burst: number; perSecond: number };
   /**
@@ -122,6 +138,17 @@ function pushCredentials(env: Env): Config['pushCredentials'] {
   return file === undefined ? null : { file };
 }
 
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = optional(env, 'TRUST_PROXY');
+  if (raw === undefined || raw === 'false') return undefined;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (!/^[\w.:/,\s]+$/.test(raw)) {
+    throw new ConfigError(`TRUST_PROXY must be true, a number of hops, or addresses/subnets, got "${raw}"`);
+  }
+  return raw;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const secret = optional(env, 'JWT_SECRET');
@@ -156,6 +183,12 @@ export function loadConfig(env: Env): Config {
       burst: integer(env, 'AUTH_RATE_BURST', 30, 1, 1_000_000),
       perSecond: positive(env, 'AUTH_RATE_PER_SECOND', 1),
     },
+    loginFailureRate: {
+      burst: integer(env, 'LOGIN_FAILURE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'LOGIN_FAILURE_PER_SECOND', 1 / 60),
+    },
+    trustProxy: trustProxy(env),
+    passwordHashQueue: integer(env, 'PASSWORD_HASH_QUEUE', 64, 0, 1_000_000),
     groupRate: {
       burst: integer(env, 'GROUP_RATE_BURST', 10, 1, 1_000_000),
       perSecond: positive(env, 'GROUP_RATE_PER_SECOND', 0.1),

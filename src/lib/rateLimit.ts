@@ -1,43 +1,56 @@
-/** Token buckets per key (user id, client address), in this process's memory. */
+/**
+ * Rate limits on rate-limiter-flexible: in this process's memory, or shared
+ * by every process through Redis (with a memory limiter as insurance while
+ * Redis cannot be reached, so that an outage neither fails requests nor lifts
+ * every limit).
+ */
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+/** Allowances per key (user id, client address, account name). */
 export interface RateLimiter {
-  /** Takes one token for `key`: 0 when allowed, else the seconds until one is available. */
-  take(key: string): number;
+  /** Spends one allowance of `key`: 0 when allowed, else the seconds until one is available. */
+  take(key: string): Promise<number>;
+  /** Gives back one allowance taken before (for limits that count only failures). */
+  refund(key: string): Promise<void>;
 }
 
 /** Options of `createRateLimiter`. */
 export interface RateLimitOptions {
-  /** Requests allowed in a burst. */
+  /** Actions allowed at once. */
   burst: number;
-  /** Tokens added back per second. */
+  /** Actions allowed per second on average: `burst` per `burst / perSecond` seconds. */
   perSecond: number;
-  /** @default Date.now */
-  now?: () => number;
+  /** Distinguishes this limiter's keys from other limiters' in a shared store. */
+  name: string;
+  /** Shared through this Redis when given. @default null: this process alone */
+  redis?: Redis | null;
 }
 
-/** A token-bucket limiter; buckets that have refilled are forgotten so memory stays bounded by activity. */
-export function createRateLimiter({ burst, perSecond, now = Date.now }: RateLimitOptions): RateLimiter {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const refill = (bucket: { tokens: number; at: number }, t: number) => {
-    bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * perSecond);
-    bucket.at = t;
-  };
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * A limiter of `burst` actions per window of `burst / perSecond` seconds (a
+ * fixed window, as rate-limiter-flexible counts).
+ */
+export function createRateLimiter({ burst, perSecond, name, redis = null }: RateLimitOptions): RateLimiter {
+  const window = { points: burst, duration: Math.max(1, Math.ceil(burst / perSecond)), keyPrefix: `chat:rl:${name}` };
+  const memory = new RateLimiterMemory(window);
+  const limiter: RateLimiterAbstract = redis
+    ? new RateLimiterRedis({ ...window, storeClient: redis, insuranceLimiter: memory })
+    : memory;
   return {
-    take(key) {
-      const t = now();
-      if (buckets.size > 10_000) {
-        for (const [k, bucket] of buckets) {
-          refill(bucket, t);
-          if (bucket.tokens >= burst) buckets.delete(k);
-        }
-      }
-      const bucket = buckets.get(key) ?? { tokens: burst, at: t };
-      refill(bucket, t);
-      buckets.set(key, bucket);
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
+    async take(key) {
+      try {
+        await limiter.consume(key);
         return 0;
+      } catch (rejected) {
+        if (rejected instanceof RateLimiterRes) return seconds(rejected.msBeforeNext);
+        throw rejected;
       }
-      return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+    },
+    async refund(key) {
+      await limiter.reward(key, 1);
     },
   };
 }

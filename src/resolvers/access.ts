@@ -1,5 +1,6 @@
 import { checkAuth, unknownAccount, validClaims } from '../auth/session';
 import { forbidden, notFound, rateLimited } from '../contract/errors';
+import { BusyError } from '../lib/concurrency';
 import type { RateLimiter } from '../lib/rateLimit';
 import type { ConversationRecord, UserRecord } from '../store/store';
 import type { Context } from './context';
@@ -48,7 +49,17 @@ export async function requireUsers(ctx: Context, ids: readonly string[]): Promis
 }
 
 /** RATE_LIMITED when `key` has used up its allowance. */
-export function spend(limiter: RateLimiter, key: string): void {
-  const wait = limiter.take(key);
+export async function spend(limiter: RateLimiter, key: string): Promise<void> {
+  const wait = await limiter.take(key);
   if (wait > 0) throw rateLimited(wait);
+}
+
+/** Runs password hashing within the process's bound; RATE_LIMITED when too much is waiting already. */
+export async function hashing<T>(ctx: Context, task: () => Promise<T>): Promise<T> {
+  try {
+    return await ctx.services.passwordHashing.run(task);
+  } catch (error) {
+    if (error instanceof BusyError) throw rateLimited(1);
+    throw error;
+  }
 }

@@ -5,6 +5,7 @@ import type { Discovery } from '../cluster/discovery/discovery';
 import type { IdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
 import type { ByteBudget } from '../lib/byteBudget';
+import type { ConcurrencyLimit } from '../lib/concurrency';
 import type { Logger } from '../lib/log';
 import type { RateLimiter } from '../lib/rateLimit';
 import type { PresenceTracker } from '../presence/presence';
@@ -25,7 +26,9 @@ export interface Services {
   push: PushNotifier;
   log: Logger;
   passwordParams: ScryptParams;
-  limiters: { messages: RateLimiter; auth: RateLimiter; groups: RateLimiter };
+  limiters: { messages: RateLimiter; auth: RateLimiter; groups: RateLimiter; loginFailures: RateLimiter };
+  /** Password hashes computed at once; more wait, and past a bound are refused. */
+  passwordHashing: ConcurrencyLimit;
   now: () => Date;
 }
 

@@ -59,7 +59,7 @@ export const messageResolvers: Resolvers = {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       checkContent(content);
       const clientId = checkClientMessageId(clientMessageId);
-      spend(limiters.messages, viewer.id);
+      await spend(limiters.messages, viewer.id);
       const { message, created } = await store.messages.append({
         id: ids.next(),
         conversationId: conversation.id,

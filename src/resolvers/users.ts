@@ -4,7 +4,7 @@ import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishFriendsChanged } from '../presence/events';
 import type { UserRecord } from '../store/store';
-import { optionalViewerId, requireUsers, requireViewer, spend } from './access';
+import { hashing, optionalViewerId, requireUsers, requireViewer, spend } from './access';
 import type { Context } from './context';
 import { visiblePresence } from './presence';
 import { checkPassword, normalizeUsername, pageSize, printableName } from './validate';
@@ -49,7 +49,7 @@ export const userResolvers: Resolvers = {
   Mutation: {
     signUp: async (_parent, { username, password, displayName }, ctx) => {
       const { services } = ctx;
-      spend(services.limiters.auth, ctx.clientAddress);
+      await spend(services.limiters.auth, ctx.clientAddress);
       const name = normalizeUsername(username);
       checkPassword(password);
       const display = normalizeDisplayName(displayName, name);
@@ -57,7 +57,7 @@ export const userResolvers: Resolvers = {
         id: services.ids.next(),
         username: name,
         displayName: display,
-        passwordHash: await hashPassword(password, services.passwordParams),
+        passwordHash: await hashing(ctx, () => hashPassword(password, services.passwordParams)),
         createdAt: services.now(),
       });
       if (!user) throw conflict(`The username "${name}" is taken.`);
@@ -66,16 +66,32 @@ export const userResolvers: Resolvers = {
 
     logIn: async (_parent, { username, password }, ctx) => {
       const { services } = ctx;
-      spend(services.limiters.auth, ctx.clientAddress);
+      await spend(services.limiters.auth, ctx.clientAddress);
       const refused = unauthenticated('Wrong username or password.');
       const name = username.trim().toLowerCase();
-      const found = limits.usernamePattern.test(name) ? await services.store.users.findCredentials(name) : null;
-      if (!found || password.length > limits.passwordMax * 4) {
-        // Hash anyway, so that an unknown username takes as long as a wrong password.
-        await hashPassword('not the password', services.passwordParams);
-        throw refused;
+      // Guesses at one account from many addresses: each try takes one of the account's allowances wherever
+      // it comes from, before any hashing, and a success gives it back, so that only failures count.
+      const valid = limits.usernamePattern.test(name);
+      const account = valid ? name : '(not a username)';
+      await spend(services.limiters.loginFailures, account);
+      let found: Awaited<ReturnType<typeof services.store.users.findCredentials>> = null;
+      let matches = false;
+      try {
+        found = valid ? await services.store.users.findCredentials(name) : null;
+        const credentials = found;
+        matches = await hashing(ctx, () =>
+          credentials && password.length <= limits.passwordMax * 4
+            ? verifyPassword(password, credentials.passwordHash)
+            : // Hash anyway, so that an unknown username takes as long as a wrong password.
+              hashPassword('not the password', services.passwordParams).then(() => false),
+        );
+      } catch (error) {
+        // Not a failed guess (an outage, a full hashing queue): the allowance goes back.
+        await services.limiters.loginFailures.refund(account);
+        throw error;
       }
-      if (!(await verifyPassword(password, found.passwordHash))) throw refused;
+      if (!found || !matches) throw refused;
+      await services.limiters.loginFailures.refund(account);
       return authPayload(ctx, found.user);
     },
 

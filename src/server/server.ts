@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
+import proxyAddr from 'proxy-addr';
 import type { AddressInfo } from 'node:net';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
@@ -52,6 +53,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const app = express();
   app.disable('x-powered-by');
+  // Only behind a proxy that is configured as trusted is X-Forwarded-For the client's address.
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  const trusted = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
+  const clientAddress = (request: IncomingMessage) => proxyAddr(request, trusted);
   const httpServer = createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
   const connections = { open: 0 };
@@ -62,6 +67,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     formatError,
     validationRules,
     connections,
+    clientAddress,
     keepAliveMs: options.keepAliveMs,
   });
   const apollo = await createApollo({

@@ -7,6 +7,7 @@ import { createRedisDiscovery } from '../cluster/discovery/redis';
 import { createIdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
 import { createLogger, type Logger } from '../lib/log';
+import { createConcurrencyLimit } from '../lib/concurrency';
 import { createRateLimiter } from '../lib/rateLimit';
 import { publishPresence } from '../presence/events';
 import { createMemoryPresence } from '../presence/memory';
@@ -77,11 +78,15 @@ export function createServices(options: ServiceOptions): Services {
       options.discovery ??
       (redis ? createRedisDiscovery(redis, { ttlMs: config.discoveryTtlMs, log }) : createMemoryDiscovery()),
     passwordParams: options.passwordParams ?? defaultScryptParams,
+    // Shared by every process through Redis when there is Redis.
     limiters: {
-      messages: createRateLimiter(config.messageRate),
-      auth: createRateLimiter(config.authRate),
-      groups: createRateLimiter(config.groupRate),
+      messages: createRateLimiter({ ...config.messageRate, name: 'messages', redis }),
+      auth: createRateLimiter({ ...config.authRate, name: 'auth', redis }),
+      groups: createRateLimiter({ ...config.groupRate, name: 'groups', redis }),
+      loginFailures: createRateLimiter({ ...config.loginFailureRate, name: 'login-failures', redis }),
     },
+    // scrypt runs on libuv's 4 threads: more at once only queue there, unseen and unbounded.
+    passwordHashing: createConcurrencyLimit({ concurrency: 4, maxWaiting: config.passwordHashQueue }),
     now: options.now ?? (() => new Date()),
   };
 }

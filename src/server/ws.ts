@@ -29,6 +29,8 @@ export interface GraphqlWsOptions {
   validationRules: ValidationRule[];
   /** Counts open, authenticated connections. */
   connections: { open: number };
+  /** The client's address (TRUST_PROXY decides whether X-Forwarded-For is read), for per-client limits. */
+  clientAddress: (request: IncomingMessage) => string;
   /** Keep-alive ping interval; a socket that misses a pong is dropped. @default min(12000, presence timeout / 3) */
   keepAliveMs: number | undefined;
 }
@@ -119,7 +121,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         if (errors.length > 0) return errors.map((e) => validationFailed(e.message));
         const cost = estimateResponseBytes(schema, document, payload.operationName, payload.variables, costModel);
         if (cost > services.config.maxQueryCostBytes) return [costTooHigh(cost, services.config.maxQueryCostBytes)];
-        const address = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+        const address = options.clientAddress(ctx.extra.request);
         return {
           schema,
           document,

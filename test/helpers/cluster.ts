@@ -26,6 +26,8 @@ export async function startCluster(): Promise<Cluster> {
     LOG_LEVEL: 'info',
     AUTH_RATE_BURST: '100000',
     GROUP_RATE_BURST: '100000',
+    LOGIN_FAILURE_BURST: '100000',
+    PASSWORD_HASH_QUEUE: '100000',
     MESSAGE_RATE_BURST: '100000',
     MESSAGE_RATE_PER_SECOND: '100000',
   };

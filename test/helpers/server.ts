@@ -18,6 +18,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     JWT_SECRET: TEST_JWT_SECRET,
     AUTH_RATE_BURST: '100000',
     GROUP_RATE_BURST: '100000',
+    LOGIN_FAILURE_BURST: '100000',
+    PASSWORD_HASH_QUEUE: '100000',
     MESSAGE_RATE_BURST: '100000',
     MESSAGE_RATE_PER_SECOND: '100000',
     ...env,
