@@ -3,7 +3,9 @@
  * then the store and pub/sub backends, then the server (which builds every
  * service once, server/services.ts), then signals.
  */
-import { leaseWorkerId, type WorkerLease } from './cluster/workerLease';
+import type { WorkerLease } from './cluster/workerLease/lease';
+import { leaseWorkerIdFromMongo } from './cluster/workerLease/mongo';
+import { leaseWorkerId } from './cluster/workerLease/redis';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/log';
 import { openBackends } from './server/backends';
@@ -16,15 +18,13 @@ async function main(): Promise<void> {
     log.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process exits');
   }
   const backends = await openBackends(config, log);
-  const { store, pubsub, redis } = backends;
+  const { store, pubsub, redis, mongoDb } = backends;
   let lease: WorkerLease | null = null;
-  if (config.workerId === undefined && redis) {
-    lease = await leaseWorkerId(redis, {
-      log,
-      // Another process issues ids with this worker id now: ours could collide, so stop at once.
-      onLost: () => process.exit(1),
-    });
-    log.info(`message ids: worker id ${lease.workerId} (leased from Redis)`);
+  if (config.workerId === undefined && (redis || mongoDb)) {
+    // Another process issues ids with this worker id now: ours could collide, so stop at once.
+    const options = { log, onLost: () => process.exit(1) };
+    lease = redis ? await leaseWorkerId(redis, options) : await leaseWorkerIdFromMongo(mongoDb!, options);
+    log.info(`message ids: worker id ${lease.workerId} (leased from ${redis ? 'Redis' : 'MongoDB'})`);
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
   const server = await startServer({ config: { ...config, workerId }, store, pubsub, redis, log });

@@ -44,6 +44,34 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
     });
 
     describe('users', () => {
+      it('tells a taken id (two processes sharing a worker id) from a taken username: it throws, never says taken', async () => {
+        const u = await newUser();
+        const again = {
+          id: u.id,
+          username: `other_${randomBytes(4).toString('hex')}`,
+          displayName: 'x',
+          passwordHash: 'h',
+          createdAt: t0,
+        };
+        await expect(store.users.create(again)).rejects.toThrow(/id/);
+        expect((await store.users.getMany([u.id]))[0]).toEqual(u);
+        expect(await store.users.findCredentials(again.username)).toBeNull();
+      });
+
+      it('refuses a message or a conversation whose id is taken instead of retrying or merging', async () => {
+        const [a, b] = [await newUser(), await newUser()];
+        const g = await group([a.id]);
+        const first = await store.messages.append(message(g.id, a.id));
+        await expect(store.messages.append({ ...message(g.id, a.id), id: first.message.id })).rejects.toThrow(/id/);
+        await expect(
+          store.conversations.findOrCreateDirect({ id: g.id, userIds: [a.id, b.id], createdAt: t0 }),
+        ).rejects.toThrow(/id/);
+        await expect(
+          store.conversations.createGroup({ id: g.id, title: 't', memberIds: [b.id], createdAt: t0 }),
+        ).rejects.toThrow(/id/);
+        expect((await store.conversations.getMany([g.id]))[0]!.memberIds).toEqual([a.id]);
+      });
+
       it('creates users, refuses a taken username, and finds credentials', async () => {
         const u = await newUser('alice');
         expect(u).toEqual({ id: u.id, username: 'alice', displayName: 'ALICE', createdAt: t0 });

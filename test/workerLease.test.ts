@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../src/lib/redis';
-import { leaseWorkerId } from '../src/cluster/workerLease';
-import { backendsAvailable, useRedis } from './helpers/backends';
+import { leaseWorkerId } from '../src/cluster/workerLease/redis';
+import { MongoClient } from 'mongodb';
+import { leaseWorkerIdFromMongo } from '../src/cluster/workerLease/mongo';
+import { backendsAvailable, useFerretDB, useRedis } from './helpers/backends';
+import { startServerProcess } from './helpers/process';
 
 const run = backendsAvailable('the worker id lease suite');
 
@@ -61,4 +64,67 @@ const run = backendsAvailable('the worker id lease suite');
     await lease.release();
     expect(await client.get(`${keyPrefix}${lease.workerId}`)).toBe('someone else');
   });
+});
+
+(run ? describe : describe.skip)('worker id leases in MongoDB (no Redis)', () => {
+  const ferret = useFerretDB();
+  let client: MongoClient;
+  beforeAll(async () => {
+    client = await new MongoClient(ferret.current.url).connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  const db = () => client.db(`leases_${randomBytes(4).toString('hex')}`);
+  const never = () => {
+    throw new Error('lease lost');
+  };
+
+  it('gives live processes distinct ids, also when they start together, and takes an id back on release', async () => {
+    const d = db();
+    const leases = await Promise.all(
+      Array.from({ length: 20 }, () => leaseWorkerIdFromMongo(d, { onLost: never, startAt: 7 })),
+    );
+    expect(new Set(leases.map((l) => l.workerId)).size).toBe(20);
+    await Promise.all(leases.map((l) => l.release()));
+    expect(await d.collection('workerLeases').countDocuments()).toBe(0);
+  });
+
+  it('takes over an id whose holder stopped renewing, and that holder learns it lost it', async () => {
+    const d = db();
+    let lost: number | null = null;
+    const stalled = await leaseWorkerIdFromMongo(d, {
+      startAt: 3,
+      ttlMs: 300,
+      renewMs: 1500,
+      onLost: (id) => (lost = id),
+    });
+    const held = await leaseWorkerIdFromMongo(d, { startAt: 3, onLost: never });
+    expect(held.workerId).not.toBe(3); // still live: not taken
+    await new Promise((r) => setTimeout(r, 400));
+    const next = await leaseWorkerIdFromMongo(d, { startAt: 3, onLost: never });
+    expect(next.workerId).toBe(3); // expired unrenewed: taken over
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(lost).toBe(3);
+    await Promise.all([stalled.release(), held.release(), next.release()]);
+  }, 15_000);
+
+  it('two server processes on one MongoDB without Redis lease distinct worker ids', async () => {
+    const env = {
+      MONGODB_URI: ferret.current.url,
+      MONGODB_DB: `two_${randomBytes(4).toString('hex')}`,
+      JWT_SECRET: 'lease-secret-lease-secret-lease-secret',
+      LOG_LEVEL: 'info',
+    };
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    try {
+      const idOf = (output: string) => /worker id (\d+) \(leased from MongoDB\)/.exec(output)?.[1];
+      const ids = [idOf(a.output()), idOf(b.output())];
+      expect(ids.every((id) => id !== undefined)).toBe(true);
+      expect(ids[0]).not.toBe(ids[1]);
+    } finally {
+      for (const p of [a, b]) p.child.kill('SIGTERM');
+      await Promise.all([a.exited, b.exited]);
+    }
+  }, 60_000);
 });

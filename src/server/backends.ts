@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Db } from 'mongodb';
 import type { Config } from '../config';
 import type { Logger } from '../lib/log';
 import { connectRedis } from '../lib/redis';
@@ -15,6 +16,8 @@ export interface Backends {
   pubsub: PubSub;
   /** The Redis connection for everything but pub/sub (leases, registry), when there is Redis. */
   redis: Redis | null;
+  /** The MongoDB database, when there is MongoDB (worker-id leases without Redis). */
+  mongoDb: Db | null;
   /** Closes pub/sub, then store, then every connection. */
   close(): Promise<void>;
 }
@@ -27,10 +30,12 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
   const closers: (() => Promise<unknown>)[] = [];
   try {
     let store: Store;
+    let mongoDb: Db | null = null;
     if (config.mongodbUri) {
       const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, { timeoutMs: config.mongodbTimeoutMs });
       closers.push(() => mongo.client.close());
       store = mongo.store;
+      mongoDb = mongo.client.db(config.mongodbDb);
       log.info(`store: MongoDB (database "${mongo.client.db(config.mongodbDb).databaseName}")`);
     } else {
       store = createMemoryStore();
@@ -61,6 +66,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       store,
       pubsub,
       redis,
+      mongoDb,
       async close() {
         await pubsub.close();
         await store.close();

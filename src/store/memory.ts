@@ -1,3 +1,4 @@
+import { idInUse } from './store';
 import type {
   AddMembersResult,
   ConversationPosition,
@@ -55,6 +56,7 @@ export function createMemoryStore(): Store {
   }
 
   function insertConversation(conversation: ConversationRecord, memberIds: readonly string[]): ConversationRecord {
+    if (conversations.has(conversation.id)) throw idInUse('conversation', conversation.id);
     conversations.set(conversation.id, conversation);
     history.set(conversation.id, []);
     for (const userId of memberIds) join(conversation, userId);
@@ -72,6 +74,7 @@ export function createMemoryStore(): Store {
     users: {
       async create(input: NewUser) {
         if (userIdByName.has(input.username)) return null;
+        if (users.has(input.id)) throw idInUse('user', input.id);
         const user: UserRecord = {
           id: input.id,
           username: input.username,
@@ -130,6 +133,7 @@ export function createMemoryStore(): Store {
         const pair = [...userIds].sort().join('\u0000');
         const existing = directByPair.get(pair);
         if (existing !== undefined) return copyConversation(conversations.get(existing)!);
+        if (conversations.has(id)) throw idInUse('conversation', id);
         directByPair.set(pair, id);
         return insertConversation(
           {
@@ -216,6 +220,7 @@ export function createMemoryStore(): Store {
         const conversation = conversations.get(input.conversationId);
         const messages = history.get(input.conversationId);
         if (!conversation || !messages) throw new Error(`append: no conversation ${input.conversationId}`);
+        if (messagesById.has(input.id)) throw idInUse('message', input.id);
         const message: MessageRecord = { ...input, seq: messages.length + 1 };
         messages.push(message);
         messagesById.set(message.id, message);

@@ -199,6 +199,14 @@ export interface Store {
 }
 
 /**
+ * A record's id is taken already: ids come from Snowflake generators, so two
+ * processes share a worker id. Never reported as a taken username or the like.
+ */
+export function idInUse(kind: string, id: string): Error {
+  return new Error(`${kind} id ${id} is already in use: are two processes issuing ids with one worker id?`);
+}
+
+/**
  * The same store with every operation of every part passed through `around`
  * (which calls `call` and may add to it); `close` is left as it is.
  */

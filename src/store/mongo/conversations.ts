@@ -1,7 +1,14 @@
 import type { Filter } from 'mongodb';
-import type { AddMembersResult, ConversationRecord, ConversationStore, MembershipRecord } from '../store';
+import {
+  idInUse,
+  type AddMembersResult,
+  type ConversationRecord,
+  type ConversationStore,
+  type MembershipRecord,
+} from '../store';
 import {
   byIds,
+  duplicateOn,
   isDuplicateKey,
   membershipId,
   newestMessage,
@@ -63,7 +70,7 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
     conversationId: string,
     userIds: readonly string[],
     maxMembers: number,
-  ): Promise<{ ok: true } | { ok: false; memberCount: number }> {
+  ): Promise<{ ok: true; inserted: string[] } | { ok: false; memberCount: number }> {
     const limit = Math.min(maxMembers, maxSlots);
     const wanted = [...new Set(userIds)];
     const joinedSeq = (await newestMessage(c, conversationId))?.seq ?? 0;
@@ -72,7 +79,8 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
       const missing = wanted.filter((id) => !current.some((m) => m.userId === id));
       const memberCount = current.length + missing.length;
       if (memberCount > limit) return { ok: false, memberCount };
-      if (await takeSlots(conversationId, missing, limit, joinedSeq, current)) return { ok: true };
+      const inserted = await takeSlots(conversationId, missing, limit, joinedSeq, current);
+      if (inserted) return { ok: true, inserted };
       if (attempt === 20) return { ok: false, memberCount };
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
@@ -85,8 +93,9 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
 
   /**
    * Inserts a membership in a free slot for each user, starting from `current`
-   * and reading the slots again only when an insert loses a race; false, with
-   * all of them removed again, if the slots ran out.
+   * and reading the slots again only when an insert loses a race: the ids of
+   * the memberships inserted, or null, with all of them removed again, if the
+   * slots ran out.
    */
   async function takeSlots(
     conversationId: string,
@@ -94,7 +103,7 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
     limit: number,
     joinedSeq: number,
     current: { userId: string; slot: number }[],
-  ): Promise<boolean> {
+  ): Promise<string[] | null> {
     const taken: string[] = [];
     let slots = [...current];
     for (const userId of userIds) {
@@ -106,7 +115,7 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
         while (used.has(slot)) slot++;
         if (slot > limit) {
           await c.memberships.deleteMany({ _id: { $in: taken } });
-          return false;
+          return null;
         }
         try {
           await c.memberships.insertOne({
@@ -128,10 +137,14 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
         }
       }
     }
-    return true;
+    return taken;
   }
 
   async function insertConversation(doc: ConversationDoc, memberIds: readonly string[]): Promise<boolean> {
+    // An id in use (two processes issuing ids with one worker id) must not gain these members.
+    if ((await c.conversations.countDocuments({ _id: doc._id }, { limit: 1 })) > 0) {
+      throw idInUse('conversation', doc._id);
+    }
     // Memberships first, then the document: a crash in between leaves memberships of a
     // conversation that does not exist, which no listing shows (it joins on the documents).
     const joined = await join(doc._id, memberIds, maxSlots);
@@ -140,9 +153,14 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
       await c.conversations.insertOne(doc);
       return true;
     } catch (error) {
-      await c.memberships.deleteMany({ conversationId: doc._id });
-      if (isDuplicateKey(error)) return false;
-      throw error;
+      // Only what this call inserted: should the id belong to another conversation, its members stay.
+      await c.memberships.deleteMany({ _id: { $in: joined.inserted } });
+      if (!isDuplicateKey(error)) throw error;
+      const pairTaken =
+        duplicateOn(error, 'pairKey') ??
+        (await c.conversations.countDocuments({ pairKey: doc.pairKey }, { limit: 1 })) > 0;
+      if (pairTaken) return false;
+      throw idInUse('conversation', doc._id);
     }
   }
 

@@ -89,6 +89,16 @@ export function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 }
 
+/**
+ * Whether a duplicate-key error fired on a unique index over `field`: true or
+ * false when the server says which (MongoDB's keyPattern), null when it does
+ * not (FerretDB 1.24), for the caller to find out by reading instead of guessing.
+ */
+export function duplicateOn(error: unknown, field: string): boolean | null {
+  const pattern = (error as { keyPattern?: Record<string, unknown> }).keyPattern;
+  return pattern && typeof pattern === 'object' ? field in pattern : null;
+}
+
 /** An upsert that two processes may race: the loser's duplicate key means the winner did the same. */
 export async function upsertOnce(write: () => Promise<unknown>): Promise<void> {
   try {

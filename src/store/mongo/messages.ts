@@ -1,6 +1,14 @@
 import type { Filter } from 'mongodb';
-import type { MessageRecord, MessageStore, NewMessage } from '../store';
-import { byIds, isDuplicateKey, newestMessage, toMessage, type Collections, type MessageDoc } from './documents';
+import { idInUse, type MessageRecord, type MessageStore, type NewMessage } from '../store';
+import {
+  byIds,
+  duplicateOn,
+  isDuplicateKey,
+  newestMessage,
+  toMessage,
+  type Collections,
+  type MessageDoc,
+} from './documents';
 
 /** Options of `createMessageStore`. */
 export interface MessageStoreOptions {
@@ -58,6 +66,9 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
           const original = await findByClientKey(input.conversationId, clientKey);
           if (original) return { message: original, created: false };
         }
+        // Not a retry: the next seq was taken (try again), or the message id itself (never retried).
+        const idTaken = duplicateOn(error, '_id') ?? (await c.messages.countDocuments({ _id: id }, { limit: 1 })) > 0;
+        if (idTaken) throw idInUse('message', id);
         if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
         continue;
       }

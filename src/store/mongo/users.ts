@@ -1,5 +1,5 @@
-import type { UserRecord, UserStore } from '../store';
-import { byIds, isDuplicateKey, type Collections, type UserDoc } from './documents';
+import { idInUse, type UserRecord, type UserStore } from '../store';
+import { byIds, duplicateOn, isDuplicateKey, type Collections, type UserDoc } from './documents';
 
 function toUser({ _id, passwordHash: _hash, ...fields }: UserDoc): UserRecord {
   return { id: _id, ...fields };
@@ -14,8 +14,12 @@ export function createUserStore(c: Collections): UserStore {
       try {
         await c.users.insertOne(doc);
       } catch (error) {
-        if (isDuplicateKey(error)) return null;
-        throw error;
+        if (!isDuplicateKey(error)) throw error;
+        const usernameTaken =
+          duplicateOn(error, 'username') ??
+          (await c.users.countDocuments({ username: doc.username }, { limit: 1 })) > 0;
+        if (usernameTaken) return null;
+        throw idInUse('user', id);
       }
       return toUser(doc);
     },

@@ -1,27 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { MAX_WORKER_ID } from './ids';
-import type { Logger } from '../lib/log';
-
-/** A Snowflake worker id held in Redis for as long as this process renews it. */
-export interface WorkerLease {
-  workerId: number;
-  /** Stops renewing and gives the id back. */
-  release(): Promise<void>;
-}
-
-/** Options of `leaseWorkerId`. */
-export interface WorkerLeaseOptions {
-  /** How long a lease lives without renewal. @default 30000 */
-  ttlMs?: number;
-  /** How often it is renewed. @default ttlMs / 3 */
-  renewMs?: number;
-  /** Called when the id was taken by another process: this one must stop issuing ids. */
-  onLost: (workerId: number) => void;
-  log?: Logger;
-  /** @default 'chat:worker:' */
-  keyPrefix?: string;
-}
+import type { WorkerLease, WorkerLeaseOptions } from './lease';
+import { MAX_WORKER_ID } from '../ids';
 
 /** Extends the lease only if this process still holds it; re-takes it if it expired unclaimed. */
 const RENEW = `
@@ -38,11 +18,14 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * stops renewing and its id is free again after the TTL. Fails when all 1024
  * are held.
  */
-export async function leaseWorkerId(redis: Redis, options: WorkerLeaseOptions): Promise<WorkerLease> {
+export async function leaseWorkerId(
+  redis: Redis,
+  options: WorkerLeaseOptions & { /** @default 'chat:worker:' */ keyPrefix?: string },
+): Promise<WorkerLease> {
   const { ttlMs = 30_000, onLost, log, keyPrefix = 'chat:worker:' } = options;
   const renewMs = options.renewMs ?? Math.floor(ttlMs / 3);
   const owner = randomUUID();
-  const start = randomInt(MAX_WORKER_ID + 1);
+  const start = options.startAt ?? randomInt(MAX_WORKER_ID + 1);
   for (let i = 0; i <= MAX_WORKER_ID; i++) {
     const workerId = (start + i) % (MAX_WORKER_ID + 1);
     const key = `${keyPrefix}${workerId}`;
