@@ -7,6 +7,7 @@
 import { unauthenticated } from '../contract/errors';
 import { UnavailableError } from '../lib/unavailable';
 import type { Store, UserRecord } from '../store/store';
+import type { Revocations } from './revocations/revocations';
 import { bearerToken, type TokenClaims, type TokenFailure, type TokenService } from './tokens';
 
 /** Who is asking: the claims of a valid token, or why there are none. */
@@ -16,6 +17,7 @@ const failureMessages: Record<'missing' | TokenFailure, string> = {
   missing: 'Authentication required: send "Authorization: Bearer <token>".',
   invalid: 'Invalid token.',
   expired: 'Token expired: log in again.',
+  revoked: 'Token revoked (logged out): log in again.',
 };
 
 /** The Auth of an `Authorization: Bearer <token>` value (HTTP header or connectionParams). */
@@ -25,6 +27,17 @@ export function authenticate(tokens: TokenService, authorization: unknown): Auth
   if (token === 'invalid') return { failure: 'invalid' };
   const claims = tokens.verify(token);
   return typeof claims === 'string' ? { failure: claims } : claims;
+}
+
+/** Like `authenticate`, and a revoked token (logOut) is refused too. */
+export async function authenticateRequest(
+  tokens: TokenService,
+  revocations: Revocations,
+  authorization: unknown,
+): Promise<Auth> {
+  const auth = authenticate(tokens, authorization);
+  if ('failure' in auth) return auth;
+  return (await revocations.isRevoked(auth.tokenId)) ? { failure: 'revoked' } : auth;
 }
 
 /** The claims of a token still valid at `now`, or null. */
@@ -48,10 +61,11 @@ export const unknownAccount = () => unauthenticated('The token names an account 
  */
 export async function authenticateConnection(
   tokens: TokenService,
+  revocations: Revocations,
   store: Store,
   authorization: unknown,
 ): Promise<{ claims: TokenClaims } | { failure: string }> {
-  const auth = authenticate(tokens, authorization);
+  const auth = await authenticateRequest(tokens, revocations, authorization);
   if ('failure' in auth) return { failure: `${auth.failure} token` };
   let user: UserRecord | null;
   try {

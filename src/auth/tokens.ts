@@ -1,5 +1,5 @@
 /** The service's bearer tokens: HS256 JWTs, and reading them from an Authorization value. */
-import { createSecretKey } from 'node:crypto';
+import { createHash, createSecretKey, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 /** What a valid token says. */
@@ -7,10 +7,12 @@ export interface TokenClaims {
   userId: string;
   /** When the token stops being accepted. */
   expiresAt: Date;
+  /** This token's own id (its jti), by which it is revoked. */
+  tokenId: string;
 }
 
 /** Why a token was refused. */
-export type TokenFailure = 'invalid' | 'expired';
+export type TokenFailure = 'invalid' | 'expired' | 'revoked';
 
 /** Issues and checks the service's JWTs. */
 export interface TokenService {
@@ -24,7 +26,7 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
   return {
     sign(userId) {
-      return jwt.sign({}, key, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds });
+      return jwt.sign({}, key, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds, jwtid: randomUUID() });
     },
     verify(token) {
       try {
@@ -32,7 +34,10 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
         if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
           return 'invalid';
         }
-        return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000) };
+        // Tokens issued before they carried an id are known by their digest.
+        const tokenId =
+          typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(token).digest('base64url');
+        return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000), tokenId };
       } catch (error) {
         return error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid';
       }

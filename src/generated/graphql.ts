@@ -97,6 +97,12 @@ export type Mutation = {
   leaveConversation: Scalars['Boolean']['output'];
   /** UNAUTHENTICATED on a wrong username or password (same error for both). */
   logIn: AuthPayload;
+  /**
+   * Revokes the token this request carries: it is refused from now on, on
+   * every server process, and its open WebSocket connections are closed
+   * with 4401. Other devices' tokens stay valid.
+   */
+  logOut: Scalars['Boolean']['output'];
   /** Moves the viewer's read position in a conversation forward to `messageId`. */
   markRead: Conversation;
   /**
@@ -104,6 +110,8 @@ export type Mutation = {
    * first use. Calling it again, from either side, returns the same one.
    */
   openDirectConversation: Conversation;
+  /** A new token for the viewer (same user, new expiry), for a token that is still valid. */
+  refreshToken: AuthPayload;
   /** Registers a device's push token for the viewer (idempotent). */
   registerPushToken: Scalars['Boolean']['output'];
   /** Removes `userId` from the viewer's friends. Idempotent. */
@@ -492,8 +500,10 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createGroup?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'memberIds' | 'title'>>;
   leaveConversation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveConversationArgs, 'conversationId'>>;
   logIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLogInArgs, 'password' | 'username'>>;
+  logOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   markRead?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'conversationId' | 'messageId'>>;
   openDirectConversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationOpenDirectConversationArgs, 'userId'>>;
+  refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType>;
   registerPushToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRegisterPushTokenArgs, 'platform' | 'token'>>;
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'content' | 'conversationId'>>;

@@ -33,12 +33,20 @@ export interface FriendsChangedEvent {
   friendId: string;
 }
 
+/** On the one broadcast channel: a token was revoked (logOut); its WebSocket connections are closed. */
+export interface TokenRevokedEvent {
+  tokenId: string;
+  userId: string;
+}
+
 /** Every topic and the event it carries. */
 export interface Topics {
   /** A user's channel: messages of their conversations, and word of conversations they left. */
   messageAdded: MessageEvent | LeftConversationEvent;
   presenceChanged: PresenceEvent;
   friendsChanged: FriendsChangedEvent;
+  /** Keyed `all`: every process listens. */
+  tokenRevoked: TokenRevokedEvent;
 }
 
 /** A topic's name. */

@@ -1,5 +1,6 @@
 import type { Auth } from '../auth/session';
 import type { ScryptParams } from '../auth/passwords';
+import type { Revocations } from '../auth/revocations/revocations';
 import type { TokenService } from '../auth/tokens';
 import type { Discovery } from '../cluster/discovery/discovery';
 import type { IdGenerator } from '../cluster/ids';
@@ -21,6 +22,8 @@ export interface Services {
   pubsub: PubSub;
   ids: IdGenerator;
   tokens: TokenService;
+  /** Tokens revoked by logOut. */
+  revocations: Revocations;
   presence: PresenceTracker;
   discovery: Discovery;
   push: PushNotifier;

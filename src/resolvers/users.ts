@@ -1,4 +1,5 @@
 import { hashPassword, verifyPassword } from '../auth/passwords';
+import { checkAuth } from '../auth/session';
 import { badInput, conflict, notFound, unauthenticated } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
@@ -93,6 +94,20 @@ export const userResolvers: Resolvers = {
       if (!found || !matches) throw refused;
       await services.limiters.loginFailures.refund(account);
       return authPayload(ctx, found.user);
+    },
+
+    refreshToken: async (_parent, _args, ctx) => authPayload(ctx, await requireViewer(ctx)),
+
+    logOut: async (_parent, _args, ctx) => {
+      await requireViewer(ctx);
+      const claims = checkAuth(ctx.auth, ctx.services.now());
+      const { revocations, pubsub, log } = ctx.services;
+      await revocations.revoke(claims.tokenId, claims.expiresAt);
+      // Revoked either way; should the word not reach a process, its connections go at their next catch-up check.
+      await pubsub
+        .publish('tokenRevoked', 'all', { tokenId: claims.tokenId, userId: claims.userId })
+        .catch((error: unknown) => log.warn('publish of a logOut failed', error));
+      return true;
     },
 
     addFriend: async (_parent, { userId }, ctx) => {

@@ -5,7 +5,7 @@ import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Server } from 'node:http';
-import { authenticate } from '../auth/session';
+import { authenticateRequest } from '../auth/session';
 import { ErrorCode } from '../contract/errors';
 import { createContext, type Context, type Services } from '../resolvers/context';
 import { costModel } from './costModel';
@@ -77,7 +77,11 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     express.json({ limit: MAX_PAYLOAD_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        createContext(services, authenticate(services.tokens, req.headers.authorization), req.ip ?? 'unknown'),
+        createContext(
+          services,
+          await authenticateRequest(services.tokens, services.revocations, req.headers.authorization),
+          req.ip ?? 'unknown',
+        ),
     }),
   );
   app.use(bodyErrors);

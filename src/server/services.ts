@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import { defaultScryptParams, type ScryptParams } from '../auth/passwords';
+import { createMemoryRevocations } from '../auth/revocations/memory';
+import { createRedisRevocations } from '../auth/revocations/redis';
 import { createTokenService } from '../auth/tokens';
 import type { Discovery } from '../cluster/discovery/discovery';
 import { createMemoryDiscovery } from '../cluster/discovery/memory';
@@ -72,6 +74,7 @@ export function createServices(options: ServiceOptions): Services {
     log,
     ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
+    revocations: redis ? createRedisRevocations(redis, { log }) : createMemoryRevocations(),
     presence,
     push: createPushNotifier({ store, presence, sender: pushSender, log, ...options.pushLimits }),
     discovery:
