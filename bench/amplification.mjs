@@ -2,34 +2,10 @@
 //   npm run build && node bench/amplification.mjs
 // Starts dist/main.js on a free port with a conversation of 100 messages of 100,000 characters,
 // then times the query, the size of its answer, and a small request made meanwhile. Prints figures.
-import { spawn } from 'node:child_process';
+import { startBenchServer } from './server.mjs';
 
 const ALIASES = Number(process.env.ALIASES ?? 50);
-const child = spawn(process.execPath, ['dist/main.js'], {
-  env: {
-    ...process.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    JWT_SECRET: 'a'.repeat(40),
-    AUTH_RATE_BURST: '100000',
-    PASSWORD_HASH_QUEUE: '100000',
-    MESSAGE_RATE_BURST: '100000',
-    MESSAGE_RATE_PER_SECOND: '100000',
-  },
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-let serverLog = '';
-child.stderr.on('data', (d) => (serverLog += d));
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stderr.on('data', (d) => {
-    out += d;
-    const m = /ready: (\S+)/.exec(out);
-    if (m) resolve(m[1]);
-  });
-  child.once('exit', () => reject(new Error(out)));
-});
+const { child, url, log } = await startBenchServer();
 
 async function post(query, variables, token) {
   const res = await fetch(url, {
@@ -99,7 +75,7 @@ try {
   console.log(`a small request sent meanwhile (me { id }): ${probed === null ? 'failed' : `${probed.toFixed(0)} ms`}`);
   console.log(
     `server: ${
-      serverLog
+      log()
         .split('\n')
         .filter((l) => / (error|warn) /.test(l))
         .slice(0, 2)

@@ -1,42 +1,17 @@
 // Throughput and end-to-end latency of sendMessage -> messageAdded on the embedded default.
 //   npm run bench   (builds, starts dist/main.js on a free port, prints figures, stops it)
 // Options by environment: SENDERS (default 20), MESSAGES per sender (50), LISTENERS per member (2).
-import { spawn } from 'node:child_process';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { startBenchServer } from './server.mjs';
 
 const SENDERS = Number(process.env.SENDERS ?? 20);
 const MESSAGES = Number(process.env.MESSAGES ?? 50);
 const LISTENERS = Number(process.env.LISTENERS ?? 2);
 
-const child = spawn(
-  process.execPath,
-  [...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'dist/main.js'],
-  {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      JWT_SECRET: 'b'.repeat(40),
-      AUTH_RATE_BURST: '100000',
-      PASSWORD_HASH_QUEUE: '100000',
-      MESSAGE_RATE_BURST: '100000',
-      MESSAGE_RATE_PER_SECOND: '100000',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  },
-);
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stderr.on('data', (d) => {
-    out += d;
-    const m = /ready: (\S+)/.exec(out);
-    if (m) resolve(m[1]);
-  });
-  child.once('exit', () => reject(new Error(out)));
+const { child, url, wsUrl } = await startBenchServer({
+  nodeArgs: process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [],
 });
-const wsUrl = url.replace('http', 'ws');
 
 async function gql(query, variables, token) {
   const res = await fetch(url, {

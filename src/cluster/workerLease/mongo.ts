@@ -1,8 +1,7 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { isDuplicateKey } from '../../store/mongo/documents';
-import { MAX_WORKER_ID } from '../ids';
-import type { WorkerLease, WorkerLeaseOptions } from './lease';
+import { leaseFirstFree, type WorkerLease, type WorkerLeaseOptions } from './lease';
 
 /** One held worker id; `_id` is the id itself. */
 interface LeaseDoc {
@@ -21,12 +20,11 @@ interface LeaseDoc {
  * when its renewal finds another owner. Clocks of processes are assumed to
  * agree to well within the TTL.
  */
-export async function leaseWorkerIdFromMongo(
+export function leaseWorkerIdFromMongo(
   db: Db,
   options: WorkerLeaseOptions & { /** @default 'workerLeases' */ collection?: string },
 ): Promise<WorkerLease> {
-  const { ttlMs = 30_000, onLost, log, collection = 'workerLeases' } = options;
-  const renewMs = options.renewMs ?? Math.floor(ttlMs / 3);
+  const { ttlMs = 30_000, collection = 'workerLeases' } = options;
   const leases = db.collection<LeaseDoc>(collection);
   const owner = randomUUID();
   const expiry = () => new Date(Date.now() + ttlMs);
@@ -41,37 +39,18 @@ export async function leaseWorkerIdFromMongo(
     }
   }
 
-  async function take(workerId: number): Promise<boolean> {
-    if (await insert(workerId)) return true;
-    // Held: free it only if its holder stopped renewing; then the first insert wins.
-    const freed = await leases.deleteOne({ _id: workerId, expiresAt: { $lt: new Date() } });
-    return freed.deletedCount === 1 && (await insert(workerId));
-  }
-
-  const start = options.startAt ?? randomInt(MAX_WORKER_ID + 1);
-  for (let i = 0; i <= MAX_WORKER_ID; i++) {
-    const workerId = (start + i) % (MAX_WORKER_ID + 1);
-    if (!(await take(workerId))) continue;
-    const timer = setInterval(() => {
-      leases.updateOne({ _id: workerId, owner }, { $set: { expiresAt: expiry() } }).then(
-        (result) => {
-          if (result.matchedCount === 1) return;
-          clearInterval(timer);
-          log?.error(`worker id ${workerId} was taken by another process`);
-          onLost(workerId);
-        },
-        // MongoDB unreachable: keep trying; the id is still ours until it expires unclaimed.
-        (error: Error) => log?.warn(`worker id ${workerId}: renewal failed: ${error.message}`),
-      );
-    }, renewMs);
-    timer.unref();
-    return {
-      workerId,
-      async release() {
-        clearInterval(timer);
-        await leases.deleteOne({ _id: workerId, owner }).catch(() => undefined);
+  return leaseFirstFree(
+    {
+      async take(workerId) {
+        if (await insert(workerId)) return true;
+        // Held: free it only if its holder stopped renewing; then the first insert wins.
+        const freed = await leases.deleteOne({ _id: workerId, expiresAt: { $lt: new Date() } });
+        return freed.deletedCount === 1 && (await insert(workerId));
       },
-    };
-  }
-  throw new Error(`no free worker id: all ${MAX_WORKER_ID + 1} are leased`);
+      renew: async (workerId) =>
+        (await leases.updateOne({ _id: workerId, owner }, { $set: { expiresAt: expiry() } })).matchedCount === 1,
+      release: async (workerId) => void (await leases.deleteOne({ _id: workerId, owner })),
+    },
+    options,
+  );
 }

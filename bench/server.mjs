@@ -1,0 +1,34 @@
+// Starts dist/main.js for a bench: a free port, limits out of the way, and the URL once it is ready.
+import { spawn } from 'node:child_process';
+
+/**
+ * The server process, its URLs, and what it logged so far. `nodeArgs` go to
+ * node (e.g. --cpu-prof), `env` adds to the environment.
+ */
+export async function startBenchServer({ nodeArgs = [], env = {} } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      JWT_SECRET: 'b'.repeat(40),
+      AUTH_RATE_BURST: '100000',
+      PASSWORD_HASH_QUEUE: '100000',
+      MESSAGE_RATE_BURST: '100000',
+      MESSAGE_RATE_PER_SECOND: '100000',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (d) => (log += d));
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.on('data', () => {
+      const m = /ready: (\S+)/.exec(log);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', () => reject(new Error(log)));
+  });
+  return { child, url, wsUrl: url.replace('http', 'ws'), log: () => log };
+}
