@@ -47,7 +47,13 @@ describe('password guessing', () => {
   beforeAll(async () => {
     // The production defaults for logins: 30 per address, 10 failures per account, a bounded hashing queue.
     server = await startTestServer({
-      env: { AUTH_RATE_BURST: '30', AUTH_RATE_PER_SECOND: '1', LOGIN_FAILURE_BURST: '10', PASSWORD_HASH_QUEUE: '64' },
+      env: {
+        AUTH_RATE_BURST: '30',
+        AUTH_RATE_PER_SECOND: '1',
+        LOGIN_FAILURE_BURST: '10',
+        LOGIN_FAILURE_PER_SECOND: String(1 / 60),
+        PASSWORD_HASH_QUEUE: '64',
+      },
     });
   });
   afterAll(async () => {

@@ -28,13 +28,19 @@ export interface RateLimitOptions {
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+/** The longest window: the memory store times keys out with setTimeout, whose range ends at about 24 days. */
+const MAX_WINDOW_SECONDS = 24 * 3600;
 
 /**
  * A limiter of `burst` actions per window of `burst / perSecond` seconds (a
- * fixed window, as rate-limiter-flexible counts).
+ * fixed window, as rate-limiter-flexible counts), from 1 second to a day.
  */
 export function createRateLimiter({ burst, perSecond, name, redis = null }: RateLimitOptions): RateLimiter {
-  const window = { points: burst, duration: Math.max(1, Math.ceil(burst / perSecond)), keyPrefix: `chat:rl:${name}` };
+  const window = {
+    points: burst,
+    duration: Math.min(MAX_WINDOW_SECONDS, Math.max(1, Math.ceil(burst / perSecond))),
+    keyPrefix: `chat:rl:${name}`,
+  };
   const memory = new RateLimiterMemory(window);
   const limiter: RateLimiterAbstract = redis
     ? new RateLimiterRedis({ ...window, storeClient: redis, insuranceLimiter: memory })
