@@ -10,7 +10,7 @@ import { ErrorCode } from '../contract/errors';
 import { createContext, type Context, type Services } from '../resolvers/context';
 import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
-import { costTooHigh, estimateResponseBytes } from './queryLimits';
+import { checkResponseCost } from './queryLimits';
 
 /** Largest HTTP body or WebSocket message: 100,000 emoji escaped in JSON fit with room to spare. */
 export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
@@ -48,10 +48,13 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
             extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } },
           });
         }
-        const cost = estimateResponseBytes(schema, document, operationName, request.variables, costModel);
-        if (cost > config.maxQueryCostBytes) {
-          const error = costTooHigh(cost, config.maxQueryCostBytes);
-          throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+        const tooCostly = checkResponseCost(
+          { schema, document, operationName, variables: request.variables },
+          costModel,
+          config.maxQueryCostBytes,
+        );
+        if (tooCostly) {
+          throw new GraphQLError(tooCostly.message, { extensions: { ...tooCostly.extensions, http: { status: 400 } } });
         }
       },
     }),

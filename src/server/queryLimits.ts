@@ -164,12 +164,26 @@ export function estimateResponseBytes(
   return selectionBytes(root, operation.selectionSet, null);
 }
 
-/** BAD_USER_INPUT for an operation whose answer could exceed the limit; says both figures. */
-export function costTooHigh(cost: number, max: number): GraphQLError {
+/**
+ * BAD_USER_INPUT, saying both figures, when the operation's answer could
+ * exceed `maxBytes` under `model`; null when it fits. Used by both transports.
+ */
+export function checkResponseCost(
+  request: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName: string | null | undefined;
+    variables: Record<string, unknown> | null | undefined;
+  },
+  model: CostModel,
+  maxBytes: number,
+): GraphQLError | null {
+  const cost = estimateResponseBytes(request.schema, request.document, request.operationName, request.variables, model);
+  if (cost <= maxBytes) return null;
   const n = (x: number) => x.toLocaleString('en-US');
   return new GraphQLError(
-    `This operation costs ${n(cost)} bytes at most to answer; the limit is ${n(max)}. ` +
+    `This operation costs ${n(cost)} bytes at most to answer; the limit is ${n(maxBytes)}. ` +
       'Ask for fewer or smaller pages, or split it into several requests.',
-    { extensions: { code: ErrorCode.BadUserInput, cost, limit: max } },
+    { extensions: { code: ErrorCode.BadUserInput, cost, limit: maxBytes } },
   );
 }
