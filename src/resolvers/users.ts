@@ -15,6 +15,21 @@ function normalizeDisplayName(displayName: string | null | undefined, username: 
   return printableName('displayName', displayName, limits.displayNameMax);
 }
 
+/**
+ * The user whose username and password these are, or null. An unknown username
+ * costs a hash too, so that it takes as long as a wrong password.
+ */
+async function checkCredentials(ctx: Context, name: string, password: string): Promise<UserRecord | null> {
+  const { store, passwordParams } = ctx.services;
+  const found = limits.usernamePattern.test(name) ? await store.users.findCredentials(name) : null;
+  const matches = await hashing(ctx, () =>
+    found && password.length <= limits.passwordMax * 4
+      ? verifyPassword(password, found.passwordHash)
+      : hashPassword('not the password', passwordParams).then(() => false),
+  );
+  return matches && found ? found.user : null;
+}
+
 function authPayload(ctx: Context, user: UserRecord) {
   return { token: ctx.services.tokens.sign(user.id), user };
 }
@@ -72,28 +87,19 @@ export const userResolvers: Resolvers = {
       const name = username.trim().toLowerCase();
       // Guesses at one account from many addresses: each try takes one of the account's allowances wherever
       // it comes from, before any hashing, and a success gives it back, so that only failures count.
-      const valid = limits.usernamePattern.test(name);
-      const account = valid ? name : '(not a username)';
+      const account = limits.usernamePattern.test(name) ? name : '(not a username)';
       await spend(services.limiters.loginFailures, account);
-      let found: Awaited<ReturnType<typeof services.store.users.findCredentials>> = null;
-      let matches = false;
+      let user: UserRecord | null;
       try {
-        found = valid ? await services.store.users.findCredentials(name) : null;
-        const credentials = found;
-        matches = await hashing(ctx, () =>
-          credentials && password.length <= limits.passwordMax * 4
-            ? verifyPassword(password, credentials.passwordHash)
-            : // Hash anyway, so that an unknown username takes as long as a wrong password.
-              hashPassword('not the password', services.passwordParams).then(() => false),
-        );
+        user = await checkCredentials(ctx, name, password);
       } catch (error) {
         // Not a failed guess (an outage, a full hashing queue): the allowance goes back.
         await services.limiters.loginFailures.refund(account);
         throw error;
       }
-      if (!found || !matches) throw refused;
+      if (!user) throw refused;
       await services.limiters.loginFailures.refund(account);
-      return authPayload(ctx, found.user);
+      return authPayload(ctx, user);
     },
 
     refreshToken: async (_parent, _args, ctx) => authPayload(ctx, await requireViewer(ctx)),
