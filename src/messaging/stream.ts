@@ -36,6 +36,11 @@ export interface MessageStreamOptions {
  * When the channel says events may have been lost (MISSED_EVENTS), every
  * followed conversation is read from the store after its last delivered seq.
  *
+ * Membership is checked again wherever the store is read for the user (each
+ * replay batch, each catch-up), and word that the user left arrives on the
+ * same channel: a stream of one conversation then ends with FORBIDDEN, and a
+ * stream of all of them stops following it.
+ *
  * Resolves once the channel is live; `return()` releases it at once, even
  * while waiting for an event.
  */
