@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { gqlOk, signUp, subscribe, wsClient } from './helpers/client';
 import { MAIN, startServerProcess } from './helpers/process';
 import { MESSAGE_ADDED_IDS } from './helpers/operations';
@@ -7,7 +9,47 @@ beforeAll(() => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests with \`npm test\`, which builds it first`);
 });
 
+/** Runs the README's `npm start` in this checkout; resolves with its URL once ready, or rejects with its output. */
+function npmStart(): { ready: Promise<string>; stop(): void } {
+  const child = spawn('npm', ['start'], {
+    cwd: join(__dirname, '..'),
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: 'y'.repeat(40) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    const check = (d: Buffer) => {
+      output += d;
+      const match = /ready: (\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  // The whole group: npm, its shell and the server.
+  return { ready, stop: () => process.kill(-child.pid!, 'SIGTERM') };
+}
+
 describe('the server process (npm start)', () => {
+  it('comes up twice when two are started from one checkout at the same instant (npm start only runs, never builds)', async () => {
+    const built = statSync(MAIN).mtimeMs;
+    const [a, b] = [npmStart(), npmStart()];
+    try {
+      const urls = await Promise.all([a.ready, b.ready]);
+      for (const url of urls) {
+        const health = (await (await fetch(url.replace('/graphql', '/healthz'))).json()) as { status: string };
+        expect(health.status).toBe('ok');
+      }
+      // Neither rebuilt dist/ under the other (as `rm -rf dist && tsc` on every start did).
+      expect(statSync(MAIN).mtimeMs).toBe(built);
+    } finally {
+      a.stop();
+      b.stop();
+    }
+  }, 30_000);
+
   it('runs on the embedded default with no configuration, warning once about JWT_SECRET', async () => {
     const server = await startServerProcess();
     try {
