@@ -27,7 +27,14 @@ async function main(): Promise<void> {
     log.info(`message ids: worker id ${lease.workerId} (leased from ${redis ? 'Redis' : 'MongoDB'})`);
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
-  const server = await startServer({ config: { ...config, workerId }, store, pubsub, redis, log });
+  const server = await startServer({
+    config: { ...config, workerId },
+    store,
+    pubsub,
+    redis,
+    log,
+    readiness: backends.readiness,
+  });
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;

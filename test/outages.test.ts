@@ -15,6 +15,23 @@ import { startServerProcess, type ServerProcess } from './helpers/process';
 
 const run = backendsAvailable('the Redis outage suite');
 
+/** GET /readyz: its status code and reasons. */
+async function readyz(server: ServerProcess): Promise<{ status: number; reasons: string[] }> {
+  const res = await fetch(server.url.replace('/graphql', '/readyz'));
+  const body = (await res.json()) as { reasons?: string[] };
+  return { status: res.status, reasons: body.reasons ?? [] };
+}
+
+/** Polls /readyz until it answers `status` (within 20 s). */
+async function untilReady(server: ServerProcess, status: number) {
+  for (let i = 0; ; i++) {
+    const now = await readyz(server);
+    if (now.status === status) return now;
+    if (i > 80) throw new Error(`readyz stayed ${now.status}: ${JSON.stringify(now.reasons)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Whether the process is still running `ms` from now. */
 async function aliveAfter(server: ServerProcess, ms: number): Promise<boolean> {
   await new Promise((r) => setTimeout(r, ms));
@@ -30,7 +47,11 @@ async function aliveAfter(server: ServerProcess, ms: number): Promise<boolean> {
       const [alice, bob] = await signUpMany(server.url, 2, 'outage');
       const c = (await gqlOk(server.url, OPEN_DIRECT, { u: bob!.id }, alice!.token)).openDirectConversation.id;
       const before = (await gqlOk(server.url, SEND, { c, t: 'before' }, alice!.token)).sendMessage;
+      expect(await readyz(server)).toEqual({ status: 200, reasons: [] });
       await redis.current.stop();
+      // Not ready while Redis is away, saying why; alive all along.
+      expect((await untilReady(server, 503)).reasons.join(' ')).toMatch(/Redis unreachable/);
+      expect((await fetch(server.url.replace('/graphql', '/healthz'))).status).toBe(200);
 
       // Reconnecting clients subscribe to channels this process does not hold yet.
       const during = [0, 1, 2].map(() => subscribe(wsClient(server.wsUrl, bob!.token), MESSAGE_ADDED_AFTER, { c }));
@@ -43,6 +64,7 @@ async function aliveAfter(server: ServerProcess, ms: number): Promise<boolean> {
       expect(await aliveAfter(server, 200)).toBe(true);
 
       await redis.current.start();
+      await untilReady(server, 200);
       // Back: a subscription resuming after the last message it had gets what was sent during the outage, then live messages.
       let resumed: SubscriptionQueue<any> | null = null;
       for (let attempt = 0; !resumed; attempt++) {
@@ -142,12 +164,15 @@ async function aliveAfter(server: ServerProcess, ms: number): Promise<boolean> {
 
   it('MongoDB killed: the same, and nothing acknowledged is lost when it returns', async () => {
     const setup = await setUp();
+    expect((await readyz(setup.server)).status).toBe(200);
     await cluster.current.mongo.stop();
     try {
       await duringOutage(setup.server, setup.alice, setup.bob, setup.c);
+      expect((await untilReady(setup.server, 503)).reasons.join(' ')).toMatch(/MongoDB unreachable/);
     } finally {
       await cluster.current.mongo.start();
     }
+    await untilReady(setup.server, 200);
     await recovered(setup);
   }, 90_000);
 });

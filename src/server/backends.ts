@@ -18,8 +18,27 @@ export interface Backends {
   redis: Redis | null;
   /** The MongoDB database, when there is MongoDB (worker-id leases without Redis). */
   mongoDb: Db | null;
+  /** What keeps this process from serving fully right now (a backend it cannot reach); empty when ready. */
+  readiness(): Promise<string[]>;
   /** Closes pub/sub, then store, then every connection. */
   close(): Promise<void>;
+}
+
+/** How long a readiness probe waits for a backend's answer. */
+const PROBE_MS = 2000;
+
+/** `problem` unless `check` succeeds within PROBE_MS. */
+async function probe(problem: string, check: () => Promise<unknown>): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), PROBE_MS)));
+  try {
+    const outcome = await Promise.race([check().then(() => 'ok' as const), late]);
+    return outcome === 'ok' ? null : `${problem}: no answer within ${PROBE_MS} ms`;
+  } catch (error) {
+    return `${problem}: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -31,11 +50,14 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
   try {
     let store: Store;
     let mongoDb: Db | null = null;
+    const probes: (() => Promise<string | null>)[] = [];
     if (config.mongodbUri) {
       const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, { timeoutMs: config.mongodbTimeoutMs });
       closers.push(() => mongo.client.close());
       store = mongo.store;
       mongoDb = mongo.client.db(config.mongodbDb);
+      const db = mongoDb;
+      probes.push(() => probe('MongoDB unreachable', () => db.command({ ping: 1 })));
       log.info(`store: MongoDB (database "${mongo.client.db(config.mongodbDb).databaseName}")`);
     } else {
       store = createMemoryStore();
@@ -57,6 +79,13 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
         onBackgroundError: (error) => log.debug(`redis (subscriber): ${error.message}`),
       });
       redis = general!;
+      const connections = { publisher: publisher!, subscriber: subscriber!, general: general! };
+      for (const [role, client] of Object.entries(connections)) {
+        probes.push(async () =>
+          client.status === 'ready' ? null : `Redis unreachable (${role} connection ${client.status})`,
+        );
+      }
+      probes.push(() => probe('Redis unreachable', () => general!.ping()));
       log.info('pub/sub: Redis (processes sharing this Redis deliver to each other)');
     } else {
       pubsub = createMemoryPubSub();
@@ -67,6 +96,10 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       pubsub,
       redis,
       mongoDb,
+      async readiness() {
+        const problems = await Promise.all(probes.map((check) => check()));
+        return [...new Set(problems.filter((p): p is string => p !== null))];
+      },
       async close() {
         await pubsub.close();
         await store.close();

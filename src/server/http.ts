@@ -23,6 +23,8 @@ export interface HttpOptions {
   services: Services;
   formatError: ReturnType<typeof createErrorFormatter>;
   validationRules: ValidationRule[];
+  /** What keeps the process from serving fully right now; empty when ready. */
+  readiness: () => Promise<string[]>;
   /** Runs when Apollo drains, after the HTTP server stopped accepting: ends the WebSocket side. */
   drain: () => Promise<void>;
 }
@@ -32,7 +34,7 @@ export interface HttpOptions {
  * request, errors in GraphQL's shape even for bodies that are not GraphQL.
  */
 export async function createApollo(options: HttpOptions): Promise<ApolloServer<Context>> {
-  const { app, httpServer, schema, services, formatError, validationRules, drain } = options;
+  const { app, httpServer, schema, services, formatError, validationRules, readiness, drain } = options;
   const { config } = services;
   const drainWebSockets: ApolloServerPlugin<Context> = {
     serverWillStart: async () => ({ drainServer: drain }),
@@ -71,8 +73,15 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   });
   await apollo.start();
 
+  // Liveness: the process serves. Readiness: it can reach what it needs, so a load balancer may send it traffic.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const problems = await readiness();
+    res
+      .status(problems.length === 0 ? 200 : 503)
+      .json(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', reasons: problems });
   });
   app.use(
     '/graphql',

@@ -15,6 +15,8 @@ import { attachGraphqlWs } from './ws';
 
 /** What `startServer` needs: the services' options, and transport settings. */
 export interface ServerOptions extends ServiceOptions {
+  /** What keeps the process from serving fully right now, for GET /readyz. @default always ready */
+  readiness?: () => Promise<string[]>;
   /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
   keepAliveMs?: number;
 }
@@ -77,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services,
     formatError,
     validationRules,
+    readiness: options.readiness ?? (async () => []),
     drain: async () => {
       await ws.dispose();
     },
