@@ -138,6 +138,17 @@ function pushCredentials(env: Env): Config['pushCredentials'] {
   return file === undefined ? null : { file };
 }
 
+/** A connection string of one of `schemes`, checked before anything connects. */
+function connectionUrl(env: Env, name: string, schemes: string[], example: string): string | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\/[^/\s]/i.exec(raw)?.[1]?.toLowerCase();
+  if (!scheme || !schemes.includes(scheme)) {
+    throw new ConfigError(`${name} must be a ${schemes.map((s) => `${s}://`).join(' or ')} URL such as ${example}`);
+  }
+  return raw;
+}
+
 function trustProxy(env: Env): Config['trustProxy'] {
   const raw = optional(env, 'TRUST_PROXY');
   if (raw === undefined || raw === 'false') return undefined;
@@ -197,10 +208,10 @@ export function loadConfig(env: Env): Config {
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
     maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),
-    mongodbUri: optional(env, 'MONGODB_URI'),
+    mongodbUri: connectionUrl(env, 'MONGODB_URI', ['mongodb', 'mongodb+srv'], 'mongodb://localhost:27017'),
     mongodbDb: optional(env, 'MONGODB_DB'),
     mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
-    redisUrl: optional(env, 'REDIS_URL'),
+    redisUrl: connectionUrl(env, 'REDIS_URL', ['redis', 'rediss'], 'redis://localhost:6379'),
     publicUrl: optional(env, 'PUBLIC_URL'),
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),

@@ -92,3 +92,40 @@ describe('the server process (npm start)', () => {
     await expect(startServerProcess({ JWT_SECRET: 'short' })).rejects.toThrow(/JWT_SECRET must be at least 32/);
   });
 });
+
+describe('start-up errors', () => {
+  /** Runs dist/main.js with `env` until it exits: its exit code and everything it wrote. */
+  const runToExit = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN], {
+        env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, output });
+      });
+    });
+  const nobodyListens = 'redis://127.0.0.1:1';
+
+  it.each([
+    ['MONGODB_URI', { MONGODB_URI: 'http://db.example:27017' }],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['REDIS_URL', { REDIS_URL: nobodyListens }],
+    ['MONGODB_URI', { MONGODB_URI: 'mongodb://127.0.0.1:1/', MONGODB_TIMEOUT_MS: '300' }],
+  ])(
+    '%s: one line naming the variable, exit code 1, no stack trace (%j)',
+    async (variable, env) => {
+      const { code, output } = await runToExit(env);
+      expect(code).toBe(1);
+      const lines = output.trim().split('\n');
+      expect(lines.at(-1)).toMatch(new RegExp(`^configuration: ${variable}`));
+      expect(output).not.toMatch(/^\s+at /m);
+    },
+    30_000,
+  );
+});

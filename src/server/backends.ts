@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import type { Logger } from '../lib/log';
 import { connectRedis } from '../lib/redis';
 import { createMemoryPubSub } from '../pubsub/memory';
@@ -22,6 +22,11 @@ export interface Backends {
   readiness(): Promise<string[]>;
   /** Closes pub/sub, then store, then every connection. */
   close(): Promise<void>;
+}
+
+/** A connection string fit for a log line: any password replaced. */
+function withoutPassword(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 /** How long a readiness probe waits for a backend's answer. */
@@ -52,7 +57,13 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     let mongoDb: Db | null = null;
     const probes: (() => Promise<string | null>)[] = [];
     if (config.mongodbUri) {
-      const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, { timeoutMs: config.mongodbTimeoutMs });
+      const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, {
+        timeoutMs: config.mongodbTimeoutMs,
+      }).catch((error: Error) => {
+        throw new ConfigError(
+          `MONGODB_URI: cannot connect to ${withoutPassword(config.mongodbUri!)}: ${error.message}`,
+        );
+      });
       closers.push(() => mongo.client.close());
       store = mongo.store;
       mongoDb = mongo.client.db(config.mongodbDb);
@@ -66,9 +77,12 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     let pubsub: PubSub;
     let redis: Redis | null = null;
     if (config.redisUrl) {
+      // The process ends on this error (main.ts), so connections that did not come up need no closing.
       const [publisher, subscriber, general] = await Promise.all(
         ['publisher', 'subscriber', 'general'].map((role) => connectRedis(config.redisUrl!, role, log)),
-      );
+      ).catch((error: Error) => {
+        throw new ConfigError(`REDIS_URL: cannot connect to ${withoutPassword(config.redisUrl!)}: ${error.message}`);
+      });
       closers.push(() =>
         Promise.all([publisher, subscriber, general].map((c) => c!.quit().catch(() => c!.disconnect()))),
       );
