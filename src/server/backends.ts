@@ -66,10 +66,9 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       });
       closers.push(() => mongo.client.close());
       store = mongo.store;
-      mongoDb = mongo.client.db(config.mongodbDb);
-      const db = mongoDb;
-      probes.push(() => probe('MongoDB unreachable', () => db.command({ ping: 1 })));
-      log.info(`store: MongoDB (database "${mongo.client.db(config.mongodbDb).databaseName}")`);
+      mongoDb = mongo.db;
+      probes.push(() => probe('MongoDB unreachable', () => mongo.db.command({ ping: 1 })));
+      log.info(`store: MongoDB (database "${mongo.db.databaseName}")`);
     } else {
       store = createMemoryStore();
       log.info('store: in-memory (embedded default; data is lost on exit)');

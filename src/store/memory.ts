@@ -133,9 +133,8 @@ export function createMemoryStore(): Store {
         const pair = [...userIds].sort().join('\u0000');
         const existing = directByPair.get(pair);
         if (existing !== undefined) return copyConversation(conversations.get(existing)!);
-        if (conversations.has(id)) throw idInUse('conversation', id);
-        directByPair.set(pair, id);
-        return insertConversation(
+        // Inserted first: should the id be in use, it throws before the pair points at it.
+        const created = insertConversation(
           {
             id,
             kind: 'DIRECT',
@@ -148,6 +147,8 @@ export function createMemoryStore(): Store {
           },
           userIds,
         );
+        directByPair.set(pair, id);
+        return created;
       },
       async createGroup({ id, title, memberIds, createdAt }) {
         return insertConversation(

@@ -78,7 +78,7 @@ export async function connectMongo(
   uri: string,
   dbName: string | undefined,
   { timeoutMs = 5000 }: { timeoutMs?: number } = {},
-): Promise<{ client: MongoClient; store: Store }> {
+): Promise<{ client: MongoClient; db: Db; store: Store }> {
   const client = await new MongoClient(uri, {
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
@@ -86,5 +86,5 @@ export async function connectMongo(
   }).connect();
   const db = client.db(dbName);
   await ensureIndexes(db);
-  return { client, store: createMongoStore(db) };
+  return { client, db, store: createMongoStore(db) };
 }
