@@ -20,29 +20,54 @@ export interface TokenService {
   verify(token: string): TokenClaims | TokenFailure;
 }
 
-/** HS256 JWTs signed with `secret`, valid for `ttlSeconds`. */
+/** Verified tokens remembered at once; past this the memory starts over. */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * HS256 JWTs signed with `secret`, valid for `ttlSeconds`. A token that
+ * verified once is remembered (by its exact text) until it expires, so a
+ * client sending the same token with every request costs one HMAC, not one
+ * per request. Revocation is not remembered here: callers check it each time.
+ */
 export function createTokenService(secret: string, ttlSeconds: number): TokenService {
   // Made once: given a string, jsonwebtoken would build a key object on every call.
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
+  const verified = new Map<string, TokenClaims>();
   return {
     sign(userId) {
       return jwt.sign({}, key, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds, jwtid: randomUUID() });
     },
     verify(token) {
-      try {
-        const claims = jwt.verify(token, key, { algorithms: ['HS256'] });
-        if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
-          return 'invalid';
-        }
-        // Tokens issued before they carried an id are known by their digest.
-        const tokenId =
-          typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(token).digest('base64url');
-        return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000), tokenId };
-      } catch (error) {
-        return error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid';
+      const known = verified.get(token);
+      if (known) {
+        if (known.expiresAt.getTime() > Date.now()) return known;
+        verified.delete(token);
+        return 'expired';
       }
+      const claims = verifySignature(token);
+      if (typeof claims !== 'string') {
+        if (verified.size >= MAX_REMEMBERED) verified.clear();
+        verified.set(token, claims);
+      }
+      return claims;
     },
   };
+
+  /** The claims of a token whose signature and expiry check out. */
+  function verifySignature(token: string): TokenClaims | TokenFailure {
+    try {
+      const claims = jwt.verify(token, key, { algorithms: ['HS256'] });
+      if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
+        return 'invalid';
+      }
+      // Tokens issued before they carried an id are known by their digest.
+      const tokenId =
+        typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(token).digest('base64url');
+      return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000), tokenId };
+    } catch (error) {
+      return error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid';
+    }
+  }
 }
 
 /**

@@ -13,9 +13,18 @@ export function toMessageEvent(message: MessageRecord): MessageEvent {
   return { ...message, createdAt: message.createdAt.toISOString() };
 }
 
-/** A published message back as a record. */
+/** Records already made of received events: one event object, shared by its local subscribers, is one record. */
+const records = new WeakMap<MessageEvent, MessageRecord>();
+
+/**
+ * A published message back as a record. Every subscriber of one received
+ * event gets the same record object, which lets a shared delivery execute a
+ * selection once for all of them; it is never to be modified.
+ */
 export function fromMessageEvent(event: MessageEvent): MessageRecord {
-  return { ...event, createdAt: new Date(event.createdAt) };
+  let record = records.get(event);
+  if (!record) records.set(event, (record = { ...event, createdAt: new Date(event.createdAt) }));
+  return record;
 }
 
 /**
@@ -28,10 +37,12 @@ export async function publishMessage(
   memberIds: readonly string[],
   message: MessageRecord,
 ): Promise<{ failure: unknown } | null> {
-  const event = toMessageEvent(message);
-  const published = await Promise.allSettled(memberIds.map((id) => pubsub.publish('messageAdded', id, event)));
-  const failed = published.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  return failed ? { failure: failed.reason } : null;
+  try {
+    await pubsub.publish('messageAdded', memberIds, toMessageEvent(message));
+    return null;
+  } catch (failure) {
+    return { failure };
+  }
 }
 
 /** Tells the user's open message streams that they left a conversation: those following it end. */

@@ -27,8 +27,10 @@ export function fromPresenceEvent(event: PresenceEvent): PresenceRecord {
 export async function publishPresence(store: Store, pubsub: PubSub, record: PresenceRecord): Promise<void> {
   const event = toPresenceEvent(record);
   const friends = await store.friends.listMutual(record.userId);
-  await Promise.all(
-    friends.map((friendId) => pubsub.publish('presenceChanged', pairKey(record.userId, friendId), event)),
+  await pubsub.publish(
+    'presenceChanged',
+    friends.map((friendId) => pairKey(record.userId, friendId)),
+    event,
   );
 }
 

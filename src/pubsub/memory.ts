@@ -5,20 +5,26 @@ import { channelsOf, createSubscriptionRegistry } from './queue';
 /**
  * The embedded default pub/sub: channels inside this one process. Each
  * event is serialised and parsed once per publish, and that copy (never the
- * publisher's object) is shared by the channel's subscribers, as
- * graphql-redis-subscriptions shares one parse among a process's listeners.
+ * publisher's object) is shared by the subscribers of every channel it was
+ * published on, as the Redis pub/sub shares one parse among a process's listeners.
  */
 export function createMemoryPubSub(options: PubSubOptions = {}): PubSub {
   const registry = createSubscriptionRegistry(options.maxQueue ?? 10_000);
   const listeners = new Map<string, Set<(event: unknown, bytes: number) => void>>();
 
   return {
-    async publish<T extends Topic>(topic: T, key: string, event: Topics[T]) {
-      const channel = listeners.get(channelName(topic, key));
-      if (!channel) return;
-      const payload = JSON.stringify(event);
-      const copy: unknown = JSON.parse(payload);
-      for (const listener of channel) listener(copy, payload.length);
+    async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
+      let payload: string | undefined;
+      let copy: unknown;
+      for (const key of typeof keys === 'string' ? [keys] : keys) {
+        const channel = listeners.get(channelName(topic, key));
+        if (!channel) continue;
+        if (payload === undefined) {
+          payload = JSON.stringify(event);
+          copy = JSON.parse(payload);
+        }
+        for (const listener of channel) listener(copy, payload.length);
+      }
     },
 
     async subscribe<T extends Topic>(

@@ -51,8 +51,13 @@ export interface SubscribeOptions {
 
 /** Publish and subscribe by topic and key. */
 export interface PubSub {
-  /** Resolves once the event has been handed to the backend for every subscriber of the channel. */
-  publish<T extends Topic>(topic: T, key: string, event: Topics[T]): Promise<void>;
+  /**
+   * Publishes on the channel of each key (a send to a group: each member's
+   * channel), as one publish per key would, but serialises the event once and
+   * hands the publishes to the backend together. Resolves once every one of
+   * them was handed over; rejects with the first failure, the others still made.
+   */
+  publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]): Promise<void>;
   /** Resolves once the channels are live: every event published after that is delivered. */
   subscribe<T extends Topic>(
     topic: T,

@@ -22,6 +22,27 @@ export interface RedisPubSubOptions extends PubSubOptions {
   onBackgroundError?: (error: Error) => void;
 }
 
+/**
+ * The last few texts received and what they parsed to. A process subscribed
+ * to many channels that one event was published on receives the same text
+ * once per channel, back to back; they all share one parse.
+ */
+function createRecentTexts(size = 8) {
+  const texts: (string | undefined)[] = new Array<string | undefined>(size);
+  const values: unknown[] = new Array<unknown>(size);
+  let next = 0;
+  return {
+    valueOf(text: string, parse: () => unknown): unknown {
+      for (let i = 0; i < size; i++) if (texts[i] === text) return values[i];
+      const value = parse();
+      texts[next] = text;
+      values[next] = value;
+      next = (next + 1) % size;
+      return value;
+    },
+  };
+}
+
 /** What RedisPubSub keeps of a channel whose SUBSCRIBE is in flight (not part of its typed API). */
 type PendingSubscribes = Map<string, { pending?: { catch?: (onRejected: () => void) => unknown } }>;
 
@@ -65,15 +86,25 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   const { publisher, subscriber, maxQueue = 10_000, onBackgroundError = () => undefined } = options;
   /** The size on the wire of each event received, for subscribers' byte budgets. */
   const sizes = new WeakMap<object, number>();
+  const received = createRecentTexts();
+  /** The text of the event being published on several channels: it is serialised once. */
+  let publishing: { event: unknown; text: string } | null = null;
   const engine = new RedisPubSub({
     publisher,
     subscriber: withUnsubscribeFailuresHandled(subscriber, onBackgroundError),
+    serializer: (event) => {
+      const current = publishing;
+      return current !== null && current.event === event ? current.text : JSON.stringify(event);
+    },
     // Parsed once per process and shared by its listeners, as RedisPubSub does by default; the size is kept.
+    // One event published on many channels (a group's members) arrives once per channel: parsed once too.
     deserializer: (source) => {
       const text = source.toString();
-      const value: unknown = JSON.parse(text);
-      if (typeof value === 'object' && value !== null) sizes.set(value, text.length);
-      return value;
+      return received.valueOf(text, () => {
+        const value: unknown = JSON.parse(text);
+        if (typeof value === 'object' && value !== null) sizes.set(value, text.length);
+        return value;
+      });
     },
   });
   const pendingSubscribes = (engine as unknown as { subsPendingRefsMap?: PendingSubscribes }).subsPendingRefsMap;
@@ -98,8 +129,15 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   subscriber.on('ready', onReady);
 
   return {
-    async publish<T extends Topic>(topic: T, key: string, event: Topics[T]) {
-      await engine.publish(channelName(topic, key), event);
+    async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
+      if (typeof keys === 'string') return engine.publish(channelName(topic, keys), event);
+      // Issued in one go, so that the publisher connection's auto-pipelining writes them as one pipeline.
+      publishing = { event, text: JSON.stringify(event) };
+      const published = keys.map((key) => engine.publish(channelName(topic, key), event));
+      publishing = null;
+      const settled = await Promise.allSettled(published);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
 
     async subscribe<T extends Topic>(

@@ -1,8 +1,9 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Server } from 'node:http';
 import { authenticateRequest } from '../auth/session';
@@ -69,7 +70,13 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     validationRules,
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), drainWebSockets, operationLimits],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      drainWebSockets,
+      operationLimits,
+      // No field has a cache hint, and the default cache-control plugin hooks every field resolved.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   });
   await apollo.start();
 
@@ -85,7 +92,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   });
   app.use(
     '/graphql',
-    cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins }),
+    browserCors(cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins })),
     express.json({ limit: MAX_PAYLOAD_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
@@ -99,6 +106,12 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   app.use(bodyErrors);
   return apollo;
 }
+
+/** CORS is a browser's concern: a request without an Origin header (servers, apps, curl) needs none of its headers. */
+const browserCors =
+  (corsHeaders: RequestHandler): RequestHandler =>
+  (req, res, next) =>
+    req.headers.origin === undefined ? next() : corsHeaders(req, res, next);
 
 /** Refused bodies (malformed JSON, too large) answered in GraphQL's error shape, never as an HTML page. */
 const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {

@@ -3,8 +3,10 @@ import {
   GraphQLError,
   parse,
   specifiedRules,
+  subscribe,
   validate,
   type DocumentNode,
+  type ExecutionResult,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
@@ -15,11 +17,13 @@ import { authenticateConnection } from '../auth/session';
 import type { TokenClaims } from '../auth/tokens';
 import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '../contract/errors';
 import { createByteBudget, type ByteBudget } from '../lib/byteBudget';
-import { createContext, type Services } from '../resolvers/context';
+import { createContext, type Context, type Services } from '../resolvers/context';
+import { viewerIndependentFields } from '../resolvers/shared';
 import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
 import { checkResponseCost } from './queryLimits';
 import { createSessionWatch } from './sessionWatch';
+import { createSharedDelivery, type DeliveryTarget, type SharedPlan } from './sharedDelivery';
 
 /** Options of `attachGraphqlWs`. */
 export interface GraphqlWsOptions {
@@ -42,6 +46,8 @@ type Extra = { socket: WebSocket; request: IncomingMessage };
 const TRY_AGAIN_LATER = 1013;
 /** How long a connection closed for not reading gets to read its close frame before it is cut off. */
 const CLOSE_GRACE_MS = 1000;
+/** Distinct subscription documents whose parse and validation are kept. */
+const MAX_KNOWN_DOCUMENTS = 1000;
 
 /**
  * graphql-ws on the shared HTTP server: authenticates once in onConnect
@@ -54,6 +60,10 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
   const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, { claims: TokenClaims; budget: ByteBudget }>();
   const rules = [...specifiedRules, ...validationRules];
   const sessions = createSessionWatch(services);
+  /** Subscriptions delivered through `shared`, by their context. */
+  const sharedTargets = new WeakMap<Context, { plan: SharedPlan; target: DeliveryTarget }>();
+  /** Parsed and validated documents by their text: subscribers mostly send the same few. */
+  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
 
   /**
    * A connection's bound on bytes waiting to be sent: its subscriptions' queued
@@ -85,9 +95,42 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
       error,
     );
 
+  /** A result as the client is to see it. */
+  const formatResult = (result: ExecutionResult) =>
+    result.errors ? { ...result, errors: result.errors.map(format) } : result;
+
+  const shared = createSharedDelivery({
+    schema,
+    sharedFields: viewerIndependentFields,
+    createContext: () => createContext(services, { failure: 'missing' }, 'shared'),
+    formatResult,
+  });
+
+  /** The document of a query text, parsed and validated once, or what is wrong with it. */
+  function documentOf(query: string): DocumentNode | readonly GraphQLError[] {
+    let known = documents.get(query);
+    if (known === undefined) {
+      try {
+        const document = parse(query);
+        const errors = validate(schema, document, rules);
+        known = errors.length > 0 ? errors.map((e) => validationFailed(e.message)) : document;
+      } catch (error) {
+        known = [parseFailed(error instanceof Error ? error.message : 'Syntax error')];
+      }
+      if (documents.size >= MAX_KNOWN_DOCUMENTS) documents.clear();
+      documents.set(query, known);
+    }
+    return known;
+  }
+
   const server = useServer<Record<string, unknown>, Extra>(
     {
       schema,
+      // Subscriptions that read nothing viewer-dependent share one execution per event; the rest run per subscriber.
+      subscribe: (args) => {
+        const delivery = sharedTargets.get(args.contextValue as Context);
+        return delivery ? shared.subscribe(args, delivery.plan, delivery.target) : subscribe(args);
+      },
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const auth = await authenticateConnection(services.tokens, services.revocations, services.store, authorization);
@@ -109,20 +152,14 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         connections.open--;
         void services.presence.disconnected(viewer.claims.userId);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const viewer = viewers.get(ctx);
         if (!viewer) return [new GraphQLError('Unauthorized', { extensions: { code: ErrorCode.Unauthenticated } })];
         // ctx.subscriptions already holds this one.
         const max = services.config.maxSubscriptionsPerConnection;
         if (Object.keys(ctx.subscriptions).length > max) return [tooManySubscriptions(max)];
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [parseFailed(error instanceof Error ? error.message : 'Syntax error')];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return errors.map((e) => validationFailed(e.message));
+        const document = documentOf(payload.query);
+        if (!('kind' in document)) return [...document];
         const { operationName, variables } = payload;
         const tooCostly = checkResponseCost(
           { schema, document, operationName, variables },
@@ -131,13 +168,14 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         );
         if (tooCostly) return [tooCostly];
         const address = options.clientAddress(ctx.extra.request);
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: createContext(services, viewer.claims, address, { cacheLoaders: false, budget: viewer.budget }),
-        };
+        const contextValue = createContext(services, viewer.claims, address, {
+          cacheLoaders: false,
+          budget: viewer.budget,
+        });
+        const plan = shared.plan(payload.query, document, operationName);
+        if (plan)
+          sharedTargets.set(contextValue, { plan, target: { id, socket: ctx.extra.socket, budget: viewer.budget } });
+        return { schema, document, operationName, variableValues: variables, contextValue };
       },
       onNext: (ctx, _id, _payload, _args, result) => {
         // The socket's own unsent buffer counts against the connection's bound too.

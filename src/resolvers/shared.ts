@@ -1,0 +1,24 @@
+/**
+ * What one execution may serve to every subscriber: the subscription fields
+ * whose events are the same records for every subscriber, and the fields
+ * whose value never depends on who is asking. A subscription that selects
+ * only these is executed once per event and process, and its serialised
+ * result is written to every subscriber (server/sharedDelivery.ts).
+ *
+ * A field that reads the viewer (`User.presence`: only friends see it) must
+ * not be listed: a selection that reaches it is executed per subscriber.
+ * `__typename` is always shared.
+ */
+export const viewerIndependentFields: ReadonlySet<string> = new Set([
+  'Subscription.messageAdded',
+  'Message.id',
+  'Message.conversationId',
+  'Message.seq',
+  'Message.sender',
+  'Message.content',
+  'Message.clientMessageId',
+  'Message.createdAt',
+  'User.id',
+  'User.username',
+  'User.displayName',
+]);
