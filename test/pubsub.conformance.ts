@@ -86,6 +86,26 @@ export function describePubSub(
       await Promise.all(subs.map((s) => s.return()));
     });
 
+    it('publishes one event on many channels as one publish per channel would, in order with the rest', async () => {
+      const pubsub = await make();
+      const keys = Array.from({ length: 5 }, unique);
+      const each = await Promise.all(keys.map((k) => pubsub.subscribe('messageAdded', k)));
+      const twoOfThem = await pubsub.subscribe('messageAdded', [keys[1]!, keys[3]!]);
+      await pubsub.publish('messageAdded', [], event(0));
+      await pubsub.publish('messageAdded', [...keys, unique()], event(1));
+      await pubsub.publish('messageAdded', keys[1]!, event(2));
+      await pubsub.publish('messageAdded', [keys[1]!], event(3));
+      for (const [i, sub] of each.entries()) {
+        const expected = i === 1 ? [1, 2, 3] : [1];
+        for (const seq of expected)
+          expect((await within(sub.next())).value).toMatchObject({ seq, content: 'm1 ✓ 😀'.replace('1', String(seq)) });
+      }
+      const seen = [];
+      for (let i = 0; i < 4; i++) seen.push((await within(twoOfThem.next())).value.seq);
+      expect(seen).toEqual([1, 1, 2, 3]);
+      await Promise.all([...each, twoOfThem].map((s) => s.return()));
+    });
+
     it('publishes to a channel nobody listens to without error', async () => {
       const pubsub = await make();
       await expect(pubsub.publish('messageAdded', unique(), event(1))).resolves.toBeUndefined();

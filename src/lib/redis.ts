@@ -2,20 +2,13 @@ import { Redis } from 'ioredis';
 import type { Logger } from './log';
 
 /**
- * A Redis connection for `role`, optionally auto-pipelined. Commands fail at once while disconnected
+ * A Redis connection for `role`. Commands fail at once while disconnected
  * instead of queueing: a send during an outage is answered promptly (the
  * message is stored; subscribers catch up when Redis is back).
  */
-export async function connectRedis(
-  url: string,
-  role: string,
-  log?: Logger,
-  { autoPipelining = false }: { autoPipelining?: boolean } = {},
-): Promise<Redis> {
+export async function connectRedis(url: string, role: string, log?: Logger): Promise<Redis> {
   const client = new Redis(url, {
     connectionName: `chat-api:${role}`,
-    // Commands issued in one tick (a message's publishes to every member) go out as one pipeline.
-    enableAutoPipelining: autoPipelining,
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -23,6 +23,25 @@ export interface MessageStreamOptions {
 }
 
 /**
+ * Gap reads in flight, per store. Messages of one conversation published out
+ * of `seq` order (sends through several processes) reach every member's
+ * stream out of order alike: the streams of one process that miss the same
+ * messages share one read instead of making one each. The records read are
+ * shared as received events are, and never modified.
+ */
+const gapReads = new WeakMap<Store, Map<string, Promise<MessageRecord[]>>>();
+
+function readShared(store: Store, key: string, read: () => Promise<MessageRecord[]>): Promise<MessageRecord[]> {
+  let inFlight = gapReads.get(store);
+  if (!inFlight) gapReads.set(store, (inFlight = new Map()));
+  const known = inFlight.get(key);
+  if (known) return known;
+  const reading = read().finally(() => inFlight.delete(key));
+  inFlight.set(key, reading);
+  return reading;
+}
+
+/**
  * A user's messages, each conversation's in `seq` order, each message once.
  *
  * The channel is subscribed first, then the starting point is fixed: `afterSeq`
@@ -69,17 +88,18 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     return batch;
   };
 
-  /** Stored messages of a conversation with afterSeq < seq < beforeSeq, in order. */
-  async function readBetween(id: string, from: number, beforeSeq: number): Promise<MessageRecord[]> {
-    const found: MessageRecord[] = [];
-    for (let last = from; last + 1 < beforeSeq; ) {
-      const batch = await store.messages.page(id, { afterSeq: last, beforeSeq, limit: batchSize, from: 'oldest' });
-      if (batch.length === 0) break;
-      found.push(...batch);
-      last = batch.at(-1)!.seq;
-    }
-    return found;
-  }
+  /** Stored messages of a conversation with from < seq < beforeSeq, in order. */
+  const readBetween = (id: string, from: number, beforeSeq: number) =>
+    readShared(store, `${id}\u0000${from}\u0000${beforeSeq}\u0000${batchSize}`, async () => {
+      const found: MessageRecord[] = [];
+      for (let last = from; last + 1 < beforeSeq; ) {
+        const batch = await store.messages.page(id, { afterSeq: last, beforeSeq, limit: batchSize, from: 'oldest' });
+        if (batch.length === 0) break;
+        found.push(...batch);
+        last = batch.at(-1)!.seq;
+      }
+      return found;
+    });
 
   const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
 

@@ -23,6 +23,17 @@ export interface RedisPubSubOptions extends PubSubOptions {
 }
 
 /**
+ * One event on many channels in one command: a message to a group of 100 is
+ * one script call, not 100 PUBLISH commands, each of which costs the client
+ * as much as the Redis server. ARGV[1] is the event, the rest its channels.
+ */
+const PUBLISH_MANY = 'chatPublishMany';
+const PUBLISH_MANY_LUA = `
+for i = 2, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[1]) end
+return #ARGV - 1`;
+type PublishMany = Record<typeof PUBLISH_MANY, (event: string, ...channels: string[]) => Promise<number>>;
+
+/**
  * The last few texts received and what they parsed to. A process subscribed
  * to many channels that one event was published on receives the same text
  * once per channel, back to back; they all share one parse.
@@ -87,15 +98,10 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   /** The size on the wire of each event received, for subscribers' byte budgets. */
   const sizes = new WeakMap<object, number>();
   const received = createRecentTexts();
-  /** The text of the event being published on several channels: it is serialised once. */
-  let publishing: { event: unknown; text: string } | null = null;
+  publisher.defineCommand(PUBLISH_MANY, { numberOfKeys: 0, lua: PUBLISH_MANY_LUA });
   const engine = new RedisPubSub({
     publisher,
     subscriber: withUnsubscribeFailuresHandled(subscriber, onBackgroundError),
-    serializer: (event) => {
-      const current = publishing;
-      return current !== null && current.event === event ? current.text : JSON.stringify(event);
-    },
     // Parsed once per process and shared by its listeners, as RedisPubSub does by default; the size is kept.
     // One event published on many channels (a group's members) arrives once per channel: parsed once too.
     deserializer: (source) => {
@@ -131,13 +137,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   return {
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
       if (typeof keys === 'string') return engine.publish(channelName(topic, keys), event);
-      // Issued in one go, so that the publisher connection's auto-pipelining writes them as one pipeline.
-      publishing = { event, text: JSON.stringify(event) };
-      const published = keys.map((key) => engine.publish(channelName(topic, key), event));
-      publishing = null;
-      const settled = await Promise.allSettled(published);
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      if (keys.length <= 1) return keys.length === 0 ? undefined : engine.publish(channelName(topic, keys[0]!), event);
+      const channels = keys.map((key) => channelName(topic, key));
+      await (publisher as unknown as PublishMany)[PUBLISH_MANY](JSON.stringify(event), ...channels);
     },
 
     async subscribe<T extends Topic>(

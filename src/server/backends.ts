@@ -78,9 +78,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     if (config.redisUrl) {
       // The process ends on this error (main.ts), so connections that did not come up need no closing.
       const [publisher, subscriber, general] = await Promise.all(
-        ['publisher', 'subscriber', 'general'].map((role) =>
-          connectRedis(config.redisUrl!, role, log, { autoPipelining: role === 'publisher' }),
-        ),
+        ['publisher', 'subscriber', 'general'].map((role) => connectRedis(config.redisUrl!, role, log)),
       ).catch((error: Error) => {
         throw new ConfigError(`REDIS_URL: cannot connect to ${withoutPassword(config.redisUrl!)}: ${error.message}`);
       });
