@@ -3,7 +3,7 @@
 // Options by environment: SENDERS (default 20), MESSAGES per sender (50), LISTENERS per member (2).
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startBenchServer } from './server.mjs';
+import { postGraphql, startBenchServer } from './server.mjs';
 
 const SENDERS = Number(process.env.SENDERS ?? 20);
 const MESSAGES = Number(process.env.MESSAGES ?? 50);
@@ -13,16 +13,7 @@ const { child, url, wsUrl } = await startBenchServer({
   nodeArgs: process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [],
 });
 
-async function gql(query, variables, token) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
+const gql = (query, variables, token) => postGraphql(url, query, variables, token);
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 try {

@@ -32,3 +32,15 @@ export async function startBenchServer({ nodeArgs = [], env = {} } = {}) {
   });
   return { child, url, wsUrl: url.replace('http', 'ws'), log: () => log };
 }
+
+/** POSTs one operation to `url` (with a bearer token when given); its data, or an error naming its errors. */
+export async function postGraphql(url, query, variables, token) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
