@@ -13,6 +13,7 @@ import { backendsAvailable } from './helpers/backends';
 import { probe, useCluster } from './helpers/cluster';
 import type { ServerProcess } from './helpers/process';
 import { MESSAGE_ADDED_AFTER, SEND } from './helpers/operations';
+import { resumeAfterAbsence } from './helpers/resume';
 
 const run = backendsAvailable('the multi-process suite');
 
@@ -155,4 +156,9 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
     await resumed.expectSilence(300);
     resumed.dispose();
   }, 60_000);
+
+  it('resumes every conversation with `positions` while both processes keep sending: exactly what was missed', async () => {
+    const { expected, received } = await resumeAfterAbsence({ sendUrls: [a.url, b.url], device: b, missed: 100 });
+    for (const [conversationId, messages] of expected) expect(received.get(conversationId)).toEqual(messages);
+  }, 120_000);
 });

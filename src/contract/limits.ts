@@ -19,4 +19,6 @@ export const limits = {
   pushTokenMax: 4096,
   /** Ids in one argument list (memberIds, userIds of presence). */
   idListMax: 100,
+  /** Conversations resumed by one messageAdded(positions:). */
+  positionsMax: 1000,
 } as const;

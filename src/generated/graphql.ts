@@ -55,6 +55,13 @@ export type ConversationKind =
   | 'DIRECT'
   | 'GROUP';
 
+/** Where a device stands in one conversation: the last message it has. */
+export type ConversationPosition = {
+  /** A message id of that conversation. */
+  after: Scalars['ID']['input'];
+  conversationId: Scalars['ID']['input'];
+};
+
 export type Message = {
   __typename?: 'Message';
   clientMessageId?: Maybe<Scalars['String']['output']>;
@@ -305,6 +312,12 @@ export type Subscription = {
    * `conversationId`), the stream first replays every stored message after
    * it, then continues live: no message is skipped and none arrives twice,
    * even when messages are being sent concurrently through other servers.
+   *
+   * With `positions` (without `conversationId`): a device coming back
+   * online resumes all its conversations in one subscription. Each listed
+   * conversation first replays what is stored after its position, then
+   * continues live; conversations not listed (e.g. joined meanwhile)
+   * replay from where the viewer joined. Same guarantees as `after`.
    */
   messageAdded: Message;
   /** Presence changes of the viewer's friends. */
@@ -315,6 +328,7 @@ export type Subscription = {
 export type SubscriptionMessageAddedArgs = {
   after?: InputMaybe<Scalars['ID']['input']>;
   conversationId?: InputMaybe<Scalars['ID']['input']>;
+  positions?: InputMaybe<Array<ConversationPosition>>;
 };
 
 export type User = {
@@ -405,6 +419,7 @@ export type ResolversTypes = {
   ConversationConnection: ResolverTypeWrapper<Omit<ConversationConnection, 'edges'> & { edges: Array<ResolversTypes['ConversationEdge']> }>;
   ConversationEdge: ResolverTypeWrapper<Omit<ConversationEdge, 'node'> & { node: ResolversTypes['Conversation'] }>;
   ConversationKind: ConversationKind;
+  ConversationPosition: ConversationPosition;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -429,6 +444,7 @@ export type ResolversParentTypes = {
   Conversation: ConversationRecord;
   ConversationConnection: Omit<ConversationConnection, 'edges'> & { edges: Array<ResolversParentTypes['ConversationEdge']> };
   ConversationEdge: Omit<ConversationEdge, 'node'> & { node: ResolversParentTypes['Conversation'] };
+  ConversationPosition: ConversationPosition;
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];

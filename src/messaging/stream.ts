@@ -16,6 +16,12 @@ export interface MessageStreamOptions {
   conversationId?: string;
   /** Replay this conversation's stored messages after this seq first (needs conversationId). */
   afterSeq?: number;
+  /**
+   * Resume every conversation of the user (without conversationId): each
+   * listed one replays what is stored after its seq, each other one from
+   * where the user joined; the caller has checked the listed memberships.
+   */
+  resumeAfter?: ReadonlyMap<string, number>;
   /** What the events waiting for this stream are charged to (its connection). @default none */
   budget?: ByteBudget;
   /** Messages read from the store at a time. @default 100 */
@@ -45,8 +51,10 @@ function readShared(store: Store, key: string, read: () => Promise<MessageRecord
  * A user's messages, each conversation's in `seq` order, each message once.
  *
  * The channel is subscribed first, then the starting point is fixed: `afterSeq`
- * (replayed from the store), else each conversation's `lastSeq` at that
- * moment. From there, per conversation, a message at or below the last
+ * for one conversation, or `resumeAfter` for all of them (listed ones from
+ * their seq, the others from where the user joined), replayed from the store
+ * one conversation and one batch at a time; else each conversation's
+ * `lastSeq` at that moment. From there, per conversation, a message at or below the last
  * delivered seq is a duplicate and dropped; a message beyond the next seq
  * means others were published out of order or lost, and the gap is read from
  * the store. That read is complete because `seq` commit order is `seq` order:
@@ -64,14 +72,26 @@ function readShared(store: Store, key: string, read: () => Promise<MessageRecord
  * while waiting for an event.
  */
 export async function openMessageStream(options: MessageStreamOptions): Promise<AsyncIterableIterator<MessageRecord>> {
-  const { store, pubsub, userId, conversationId, afterSeq, budget, batchSize = 100 } = options;
+  const { store, pubsub, userId, conversationId, afterSeq, resumeAfter, budget, batchSize = 100 } = options;
   const subscription = await pubsub.subscribe('messageAdded', userId, { budget });
   const delivered = new Map<string, number>();
-  let replaying = false;
+  /** Conversations whose stored messages after their delivered seq are read first, one at a time. */
+  const replays: string[] = [];
   try {
     if (conversationId !== undefined && afterSeq !== undefined) {
       delivered.set(conversationId, afterSeq);
-      replaying = true;
+      replays.push(conversationId);
+    } else if (resumeAfter !== undefined) {
+      const conversations = await store.conversations.listAllForUser(userId);
+      const unlisted = conversations.filter((c) => !resumeAfter.has(c.id));
+      const joined = await store.conversations.getMemberships(unlisted.map((c) => ({ conversationId: c.id, userId })));
+      const joinedSeq = new Map(unlisted.map((c, i) => [c.id, joined[i]?.joinedSeq]));
+      for (const c of conversations) {
+        const from = resumeAfter.get(c.id) ?? joinedSeq.get(c.id);
+        if (from === undefined) continue;
+        delivered.set(c.id, from);
+        if (c.lastSeq > from) replays.push(c.id);
+      }
     } else if (conversationId !== undefined) {
       const [conversation] = await store.conversations.getMany([conversationId]);
       delivered.set(conversationId, conversation?.lastSeq ?? 0);
@@ -143,15 +163,27 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     }
   }
 
-  async function pull(): Promise<MessageRecord[] | null> {
-    if (replaying && conversationId !== undefined) {
-      // A long replay may outlast the membership the resolver checked.
-      await checkStillMember(conversationId);
-      const from = delivered.get(conversationId)!;
-      const batch = await store.messages.page(conversationId, { afterSeq: from, limit: batchSize, from: 'oldest' });
-      if (batch.length < batchSize) replaying = false;
-      return note(batch);
+  /** The next batch of the first conversation still to replay. */
+  async function replay(id: string): Promise<MessageRecord[]> {
+    // A long replay may outlast the membership the resolver checked.
+    if (id === conversationId) await checkStillMember(id);
+    else {
+      const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
+      if (!membership) {
+        // Left meanwhile: the other conversations go on.
+        replays.shift();
+        delivered.delete(id);
+        return [];
+      }
     }
+    const from = delivered.get(id)!;
+    const batch = await store.messages.page(id, { afterSeq: from, limit: batchSize, from: 'oldest' });
+    if (batch.length < batchSize) replays.shift();
+    return note(batch);
+  }
+
+  async function pull(): Promise<MessageRecord[] | null> {
+    if (replays.length > 0) return replay(replays[0]!);
     const event = await nextEvent();
     if (event === null) return null;
     if (event === MISSED_EVENTS) return catchUp();

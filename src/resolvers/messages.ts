@@ -20,6 +20,27 @@ async function cursorSeq(ctx: Context, conversationId: string, field: string, cu
 
 const messageCursor = (m: MessageRecord) => m.id;
 
+/**
+ * The seq of each position, by conversation: each a conversation of the
+ * viewer (FORBIDDEN, NOT_FOUND as for conversationId), listed once, with a
+ * message id of that conversation.
+ */
+async function positionSeqs(
+  ctx: Context,
+  positions: readonly { conversationId: string; after: string }[],
+): Promise<Map<string, number>> {
+  if (positions.length > limits.positionsMax) throw badInput('positions', `at most ${limits.positionsMax}`);
+  const ids = positions.map((p) => p.conversationId);
+  if (new Set(ids).size !== ids.length) throw badInput('positions', 'lists a conversation more than once');
+  const seqs = await Promise.all(
+    positions.map(async ({ conversationId, after }) => {
+      const { conversation } = await requireMembership(ctx, conversationId);
+      return [conversation.id, await cursorSeq(ctx, conversation.id, 'positions', after)] as const;
+    }),
+  );
+  return new Map(seqs);
+}
+
 /** History, sending and live delivery of messages. */
 export const messageResolvers: Resolvers = {
   Query: {
@@ -81,16 +102,19 @@ export const messageResolvers: Resolvers = {
 
   Subscription: {
     messageAdded: {
-      subscribe: async (_parent, { conversationId, after }, ctx) => {
+      subscribe: async (_parent, { conversationId, after, positions }, ctx) => {
         if (after && !conversationId) throw badInput('after', 'needs conversationId');
+        if (positions && conversationId) throw badInput('positions', 'give positions or conversationId, not both');
         let userId: string;
         let afterSeq: number | undefined;
+        let resumeAfter: Map<string, number> | undefined;
         if (conversationId) {
           const { viewer, conversation } = await requireMembership(ctx, conversationId);
           userId = viewer.id;
           afterSeq = after ? await cursorSeq(ctx, conversation.id, 'after', after) : undefined;
         } else {
           userId = (await requireViewer(ctx)).id;
+          if (positions) resumeAfter = await positionSeqs(ctx, positions);
         }
         const { store, pubsub } = ctx.services;
         return openMessageStream({
@@ -99,6 +123,7 @@ export const messageResolvers: Resolvers = {
           userId,
           conversationId: conversationId ?? undefined,
           afterSeq,
+          resumeAfter,
           budget: ctx.budget,
         });
       },
