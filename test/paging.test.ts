@@ -103,11 +103,12 @@ describePaging('memory store', 20, createMemoryStore);
 
 const run = backendsAvailable('the MongoDB paging suite');
 (run ? describe : describe.skip)('on FerretDB', () => {
-  const ferret = useFerretDB();
-  let client: MongoClient;
+  let client: MongoClient | undefined;
+  // Declared before the FerretDB fixture, whose afterAll runs after this one: the client closes while FerretDB answers.
   afterAll(async () => {
     await client?.close();
   });
+  const ferret = useFerretDB();
   describePaging('MongoDB store', 5, async () => {
     client = await new MongoClient(ferret.current.url).connect();
     const db = client.db(`paging_${randomBytes(4).toString('hex')}`);

@@ -7,13 +7,14 @@ import { describeStore } from './store.conformance';
 const run = backendsAvailable('the MongoDB store suite');
 
 (run ? describe : describe.skip)('MongoDB store on FerretDB', () => {
-  const ferret = useFerretDB();
   let client: MongoClient;
-  beforeAll(async () => {
-    client = await new MongoClient(ferret.current.url).connect();
-  });
+  // Declared before the FerretDB fixture, whose afterAll runs after this one: the client closes while FerretDB answers.
   afterAll(async () => {
     await client?.close();
+  });
+  const ferret = useFerretDB();
+  beforeAll(async () => {
+    client = await new MongoClient(ferret.current.url).connect();
   });
 
   describeStore('mongodb', async () => {

@@ -67,13 +67,14 @@ const run = backendsAvailable('the worker id lease suite');
 });
 
 (run ? describe : describe.skip)('worker id leases in MongoDB (no Redis)', () => {
-  const ferret = useFerretDB();
   let client: MongoClient;
-  beforeAll(async () => {
-    client = await new MongoClient(ferret.current.url).connect();
-  });
+  // Declared before the FerretDB fixture, whose afterAll runs after this one: the client closes while FerretDB answers.
   afterAll(async () => {
     await client?.close();
+  });
+  const ferret = useFerretDB();
+  beforeAll(async () => {
+    client = await new MongoClient(ferret.current.url).connect();
   });
   const db = () => client.db(`leases_${randomBytes(4).toString('hex')}`);
   const never = () => {
