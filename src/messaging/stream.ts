@@ -3,7 +3,7 @@ import type { ByteBudget } from '../lib/byteBudget';
 import { createPullIterator } from '../lib/pullIterator';
 import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type PubSub } from '../pubsub/pubsub';
 import type { Topics } from '../pubsub/topics';
-import type { MessageRecord, Store } from '../store/store';
+import type { ConversationRecord, MessageRecord, Store } from '../store/store';
 import { fromMessageEvent } from './event';
 
 /** Options of `openMessageStream`. */
@@ -83,14 +83,11 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
       replays.push(conversationId);
     } else if (resumeAfter !== undefined) {
       const conversations = await store.conversations.listAllForUser(userId);
-      const unlisted = conversations.filter((c) => !resumeAfter.has(c.id));
-      const joined = await store.conversations.getMemberships(unlisted.map((c) => ({ conversationId: c.id, userId })));
-      const joinedSeq = new Map(unlisted.map((c, i) => [c.id, joined[i]?.joinedSeq]));
+      for (const c of conversations) if (resumeAfter.has(c.id)) delivered.set(c.id, resumeAfter.get(c.id)!);
+      await startWhereJoined(conversations);
       for (const c of conversations) {
-        const from = resumeAfter.get(c.id) ?? joinedSeq.get(c.id);
-        if (from === undefined) continue;
-        delivered.set(c.id, from);
-        if (c.lastSeq > from) replays.push(c.id);
+        const from = delivered.get(c.id);
+        if (from !== undefined && c.lastSeq > from) replays.push(c.id);
       }
     } else if (conversationId !== undefined) {
       const [conversation] = await store.conversations.getMany([conversationId]);
@@ -125,8 +122,19 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
 
   /** FORBIDDEN unless the user still belongs to the followed conversation. */
   async function checkStillMember(id: string): Promise<void> {
+    if (!(await isMember(id))) throw noLongerAMember();
+  }
+
+  async function isMember(id: string): Promise<boolean> {
     const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
-    if (!membership) throw noLongerAMember();
+    return membership !== null;
+  }
+
+  /** Conversations not followed yet start where the user joined them (none that the user has left). */
+  async function startWhereJoined(conversations: readonly ConversationRecord[]): Promise<void> {
+    const joined = conversations.filter((c) => !delivered.has(c.id));
+    const memberships = await store.conversations.getMemberships(joined.map((c) => ({ conversationId: c.id, userId })));
+    memberships.forEach((m, i) => m && delivered.set(joined[i]!.id, m.joinedSeq));
   }
 
   /**
@@ -143,9 +151,7 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     // Conversations left meanwhile are no longer followed; should the user rejoin, they start where they rejoined.
     const current = new Set(conversations.map((c) => c.id));
     for (const id of delivered.keys()) if (!current.has(id)) delivered.delete(id);
-    const joined = conversations.filter((c) => !delivered.has(c.id));
-    const memberships = await store.conversations.getMemberships(joined.map((c) => ({ conversationId: c.id, userId })));
-    memberships.forEach((m, i) => m && delivered.set(joined[i]!.id, m.joinedSeq));
+    await startWhereJoined(conversations);
     const missed: MessageRecord[] = [];
     for (const c of conversations) {
       const last = delivered.get(c.id);
@@ -167,14 +173,11 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
   async function replay(id: string): Promise<MessageRecord[]> {
     // A long replay may outlast the membership the resolver checked.
     if (id === conversationId) await checkStillMember(id);
-    else {
-      const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
-      if (!membership) {
-        // Left meanwhile: the other conversations go on.
-        replays.shift();
-        delivered.delete(id);
-        return [];
-      }
+    else if (!(await isMember(id))) {
+      // Left meanwhile: the other conversations go on.
+      replays.shift();
+      delivered.delete(id);
+      return [];
     }
     const from = delivered.get(id)!;
     const batch = await store.messages.page(id, { afterSeq: from, limit: batchSize, from: 'oldest' });

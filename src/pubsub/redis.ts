@@ -136,10 +136,10 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
 
   return {
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
-      if (typeof keys === 'string') return engine.publish(channelName(topic, keys), event);
-      if (keys.length <= 1) return keys.length === 0 ? undefined : engine.publish(channelName(topic, keys[0]!), event);
-      const channels = keys.map((key) => channelName(topic, key));
-      await (publisher as unknown as PublishMany)[PUBLISH_MANY](JSON.stringify(event), ...channels);
+      const channels = (typeof keys === 'string' ? [keys] : keys).map((key) => channelName(topic, key));
+      if (channels.length === 1) return engine.publish(channels[0]!, event);
+      if (channels.length > 1)
+        await (publisher as unknown as PublishMany)[PUBLISH_MANY](JSON.stringify(event), ...channels);
     },
 
     async subscribe<T extends Topic>(

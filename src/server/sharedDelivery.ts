@@ -67,8 +67,8 @@ const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
  */
 export function createSharedDelivery(options: SharedDeliveryOptions) {
   const { schema, sharedFields, createContext, formatResult } = options;
-  const plans = new Map<string, SharedPlan | null>();
-  const MAX_PLANS = 1000;
+  /** Plans by document (server/ws.ts keeps one document per query text) and operation name. */
+  const plans = new WeakMap<DocumentNode, Map<string, SharedPlan | null>>();
   let planCount = 0;
   const results = new WeakMap<object, Map<string, string | Promise<string>>>();
   const coalescer = createWriteCoalescer();
@@ -200,16 +200,16 @@ export function createSharedDelivery(options: SharedDeliveryOptions) {
   }
 
   return {
-    /** The plan of a parsed and validated subscription document (cached by its text), or null. */
-    plan(query: string, document: DocumentNode, operationName: string | null | undefined): SharedPlan | null {
-      const id = `${operationName ?? ''}\u0000${query}`;
-      let plan = plans.get(id);
+    /** The plan of a parsed and validated subscription document, or null; worked out once per document. */
+    plan(document: DocumentNode, operationName: string | null | undefined): SharedPlan | null {
+      let byOperation = plans.get(document);
+      if (!byOperation) plans.set(document, (byOperation = new Map()));
+      let plan = byOperation.get(operationName ?? '');
       if (plan === undefined) {
-        if (plans.size >= MAX_PLANS) plans.clear();
         plan = analyse(document, operationName, `p${planCount++}`);
-        plans.set(id, plan);
+        byOperation.set(operationName ?? '', plan);
       }
-      return plan ?? null;
+      return plan;
     },
 
     /** graphql-ws's `subscribe` for a subscription with a plan: its events are written to `target`. */

@@ -172,7 +172,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           cacheLoaders: false,
           budget: viewer.budget,
         });
-        const plan = shared.plan(payload.query, document, operationName);
+        const plan = shared.plan(document, operationName);
         if (plan)
           sharedTargets.set(contextValue, { plan, target: { id, socket: ctx.extra.socket, budget: viewer.budget } });
         return { schema, document, operationName, variableValues: variables, contextValue };
@@ -180,7 +180,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
       onNext: (ctx, _id, _payload, _args, result) => {
         // The socket's own unsent buffer counts against the connection's bound too.
         viewers.get(ctx)?.budget.take(0);
-        return result.errors ? { ...result, errors: result.errors.map(format) } : undefined;
+        return result.errors ? formatResult(result) : undefined;
       },
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
