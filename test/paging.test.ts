@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
 import { createMemoryStore } from '../src/store/memory';
 import { createMongoStore, ensureIndexes } from '../src/store/mongo';
 import type { Store } from '../src/store/store';
-import { backendsAvailable, useFerretDB } from './helpers/backends';
+import { backendsAvailable, useFerretDBClient } from './helpers/backends';
 import { gqlOk, signUp, type TestUser } from './helpers/client';
 import { SEND } from './helpers/operations';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -103,15 +102,9 @@ describePaging('memory store', 20, createMemoryStore);
 
 const run = backendsAvailable('the MongoDB paging suite');
 (run ? describe : describe.skip)('on FerretDB', () => {
-  let client: MongoClient | undefined;
-  // Declared before the FerretDB fixture, whose afterAll runs after this one: the client closes while FerretDB answers.
-  afterAll(async () => {
-    await client?.close();
-  });
-  const ferret = useFerretDB();
+  const mongo = useFerretDBClient();
   describePaging('MongoDB store', 5, async () => {
-    client = await new MongoClient(ferret.current.url).connect();
-    const db = client.db(`paging_${randomBytes(4).toString('hex')}`);
+    const db = mongo.current.client.db(`paging_${randomBytes(4).toString('hex')}`);
     await ensureIndexes(db);
     return createMongoStore(db);
   });

@@ -1,30 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
 import { createMongoStore, ensureIndexes } from '../src/store/mongo';
-import { backendsAvailable, useFerretDB } from './helpers/backends';
+import { backendsAvailable, useFerretDBClient } from './helpers/backends';
 import { describeStore } from './store.conformance';
 
 const run = backendsAvailable('the MongoDB store suite');
 
 (run ? describe : describe.skip)('MongoDB store on FerretDB', () => {
-  let client: MongoClient;
-  // Declared before the FerretDB fixture, whose afterAll runs after this one: the client closes while FerretDB answers.
-  afterAll(async () => {
-    await client?.close();
-  });
-  const ferret = useFerretDB();
-  beforeAll(async () => {
-    client = await new MongoClient(ferret.current.url).connect();
-  });
+  const mongo = useFerretDBClient();
 
   describeStore('mongodb', async () => {
-    const db = client.db(`conformance_${randomBytes(4).toString('hex')}`);
+    const db = mongo.current.client.db(`conformance_${randomBytes(4).toString('hex')}`);
     await ensureIndexes(db);
     return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
   });
 
   it('creates its indexes idempotently', async () => {
-    const db = client.db(`indexes_${randomBytes(4).toString('hex')}`);
+    const db = mongo.current.client.db(`indexes_${randomBytes(4).toString('hex')}`);
     await ensureIndexes(db);
     await ensureIndexes(db);
     const names = (await db.collection('messages').indexes()).map((i) => i.name).sort();

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../src/lib/redis';
 import { leaseWorkerId } from '../src/cluster/workerLease/redis';
-import { MongoClient } from 'mongodb';
 import { leaseWorkerIdFromMongo } from '../src/cluster/workerLease/mongo';
-import { backendsAvailable, useFerretDB, useRedis } from './helpers/backends';
+import { backendsAvailable, useFerretDBClient, useRedis } from './helpers/backends';
 import { startServerProcess } from './helpers/process';
 
 const run = backendsAvailable('the worker id lease suite');
@@ -67,16 +66,8 @@ const run = backendsAvailable('the worker id lease suite');
 });
 
 (run ? describe : describe.skip)('worker id leases in MongoDB (no Redis)', () => {
-  let client: MongoClient;
-  // Declared before the FerretDB fixture, whose afterAll runs after this one: the client closes while FerretDB answers.
-  afterAll(async () => {
-    await client?.close();
-  });
-  const ferret = useFerretDB();
-  beforeAll(async () => {
-    client = await new MongoClient(ferret.current.url).connect();
-  });
-  const db = () => client.db(`leases_${randomBytes(4).toString('hex')}`);
+  const mongo = useFerretDBClient();
+  const db = () => mongo.current.client.db(`leases_${randomBytes(4).toString('hex')}`);
   const never = () => {
     throw new Error('lease lost');
   };
@@ -112,7 +103,7 @@ const run = backendsAvailable('the worker id lease suite');
 
   it('two server processes on one MongoDB without Redis lease distinct worker ids', async () => {
     const env = {
-      MONGODB_URI: ferret.current.url,
+      MONGODB_URI: mongo.current.url,
       MONGODB_DB: `two_${randomBytes(4).toString('hex')}`,
       JWT_SECRET: 'lease-secret-lease-secret-lease-secret',
       LOG_LEVEL: 'info',

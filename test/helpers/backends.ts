@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
 
 /** Where .ci/run (scripts/install-ferretdb.sh) puts FerretDB; FERRETDB_BIN overrides. */
 export const FERRETDB_BIN = process.env.FERRETDB_BIN ?? join(__dirname, '..', '..', '.tools', 'bin', 'ferretdb');
@@ -186,4 +187,20 @@ export function useRedis(): Fixture<BackendProcess> {
 /** A private FerretDB for the file's tests (see `startFerretDB`). */
 export function useFerretDB(): Fixture<BackendProcess> {
   return useFixture(startFerretDB);
+}
+
+/** A private FerretDB and one client of it, for the file's tests; the client closes before FerretDB stops. */
+export function useFerretDBClient(): Fixture<{ url: string; client: MongoClient; dispose(): Promise<void> }> {
+  return useFixture(async () => {
+    const ferret = await startFerretDB();
+    const client = await new MongoClient(ferret.url).connect();
+    return {
+      url: ferret.url,
+      client,
+      async dispose() {
+        await client.close();
+        await ferret.dispose();
+      },
+    };
+  });
 }
