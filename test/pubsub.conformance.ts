@@ -34,6 +34,9 @@ export function describePubSub(
       content: `m${seq} ✓ 😀`,
       clientMessageId: null,
       createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+      editedAt: null,
+      deletedAt: null,
+      reactions: [],
     });
     const unique = () => `k${Date.now()}${Math.random().toString(36).slice(2)}`;
     const within = async <T>(promise: Promise<T>, ms = 2000): Promise<T> => {

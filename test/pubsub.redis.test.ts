@@ -84,6 +84,9 @@ function event(seq: number) {
     content: 'x',
     clientMessageId: null,
     createdAt: new Date().toISOString(),
+    editedAt: null,
+    deletedAt: null,
+    reactions: [],
   };
 }
 

@@ -89,6 +89,32 @@ describe('push notifications', () => {
     await bobOnline.dispose();
   });
 
+  it('pushes new messages only: an edit, a reaction or a deletion pushes nothing', async () => {
+    const [alice, carol] = await signUpMany(server.url, 2, 'pushedit');
+    await register(carol!, 'carol-edit-phone');
+    const c = await group(alice!, [carol!], 'Edits');
+    fake.sent.length = 0;
+    const m = (await gqlOk(server.url, SEND, { c, t: 'first' }, alice!.token)).sendMessage.id;
+    await until(() => fake.sent.length >= 1, 'a push');
+    await gqlOk(
+      server.url,
+      'mutation($m: ID!) { editMessage(messageId: $m, content: "edited") { id } }',
+      { m },
+      alice!.token,
+    );
+    await gqlOk(
+      server.url,
+      'mutation($m: ID!) { addReaction(messageId: $m, emoji: "👍") { id } }',
+      { m },
+      alice!.token,
+    );
+    await gqlOk(server.url, 'mutation($m: ID!) { deleteMessage(messageId: $m) { id } }', { m }, alice!.token);
+    await gqlOk(server.url, SEND, { c, t: 'second' }, alice!.token);
+    // One worker, in order: once the second message's push is out, nothing else was queued before it.
+    await until(() => fake.sent.length >= 2, 'the second push');
+    expect(fake.sent.map((p) => p.body)).toEqual(['first', 'second']);
+  });
+
   it('covers a 100-member group with everyone offline in batches of at most 500 tokens, each token once', async () => {
     const users = await signUpMany(server.url, 100, 'big');
     const tokens: string[] = [];

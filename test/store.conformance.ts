@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createIdGenerator } from '../src/cluster/ids';
 import type { NewMessage, Store } from '../src/store/store';
+import { describeMessageChanges } from './store.changes.conformance';
 
 /**
  * The behaviour every Store implementation must have. Each backend's test
@@ -212,13 +213,21 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect(mb).toMatchObject({ joinedSeq: 2, lastReadSeq: 0 });
         expect(none).toBeNull();
         expect(await store.conversations.markRead(g.id, b.id, 2, m2.id)).toMatchObject({
-          lastReadSeq: 2,
-          lastReadMessageId: m2.id,
+          membership: { lastReadSeq: 2, lastReadMessageId: m2.id },
+          advanced: true,
         });
         expect(await store.conversations.markRead(g.id, b.id, 1, m1.id)).toMatchObject({
-          lastReadSeq: 2,
-          lastReadMessageId: m2.id,
+          membership: { lastReadSeq: 2, lastReadMessageId: m2.id },
+          advanced: false,
         });
+        expect(await store.conversations.markRead(g.id, b.id, 2, m2.id)).toMatchObject({ advanced: false });
+        const positions = await store.conversations.readPositions([g.id, 'missing', g.id]);
+        expect(positions[0]!.map((p) => [p.userId, p.lastReadSeq])).toEqual([
+          [a.id, 0],
+          [b.id, 2],
+        ]);
+        expect(positions[1]).toEqual([]);
+        expect(positions[2]).toEqual(positions[0]);
         expect(await store.conversations.markRead(g.id, 'nobody', 1, m1.id)).toBeNull();
         await store.conversations.removeMember(g.id, b.id);
         await store.conversations.removeMember(g.id, b.id);
@@ -311,6 +320,8 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.messages.countUnread(g.id, 10, b.id)).toBe(0);
       });
     });
+
+    describeMessageChanges(() => ({ store, newUser, group, message }));
 
     describe('push tokens', () => {
       it("registers idempotently, moves a token to its new owner, and unregisters only the owner's", async () => {

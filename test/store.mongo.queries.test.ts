@@ -115,6 +115,54 @@ function indexShaped(filter: Document, sort: Document | undefined): boolean {
     }
   }, 60_000);
 
+  it('reads revisions, reactions, blocks and read positions by the first key of their indexes', async () => {
+    const db = client.db(`queries_${randomBytes(4).toString('hex')}`);
+    await ensureIndexes(db);
+    const store = createMongoStore(db);
+    const ids = createIdGenerator({ workerId: 9 });
+    const now = new Date();
+    const group = await store.conversations.createGroup({
+      id: ids.next(),
+      title: 't',
+      memberIds: ['u1', 'u2'],
+      createdAt: now,
+    });
+    const { message } = await store.messages.append({
+      id: ids.next(),
+      conversationId: group.id,
+      senderId: 'u1',
+      content: 'x',
+      clientMessageId: null,
+      createdAt: now,
+    });
+    commands.length = 0;
+    await store.messages.edit(message.id, 'y', now);
+    await store.messages.react(message.id, 'u2', '👍', now, 20);
+    await store.messages.unreact(message.id, 'u2', '👍');
+    await store.messages.delete(message.id, now);
+    await store.blocks.block('u1', 'u2', now);
+    await store.blocks.listBlocked('u1');
+    await store.blocks.isBlocked([{ blockerId: 'u1', blockedId: 'u2' }]);
+    await store.conversations.readPositions([group.id]);
+    // The first key of each collection's index: every read is an equality (or $in) on it, or on _id.
+    const firstKey: Record<string, string> = {
+      revisions: 'messageId',
+      reactions: 'messageId',
+      blocks: 'blockerId',
+      memberships: 'conversationId',
+      messages: '_id',
+    };
+    const reads = commands.filter((c) => ['find', 'count', 'aggregate'].includes(c.commandName));
+    const shapes = reads.map((c) => {
+      const collection = c.command[c.commandName] as string;
+      const filter = c.command.filter ?? c.command.query ?? c.command.pipeline?.[0]?.$match ?? {};
+      const keyed = '_id' in filter || (firstKey[collection] !== undefined && firstKey[collection]! in filter);
+      return { collection, filter, keyed };
+    });
+    expect(new Set(shapes.map((s) => s.collection))).toEqual(new Set(Object.keys(firstKey)));
+    for (const shape of shapes) expect(shape).toMatchObject({ keyed: true });
+  }, 60_000);
+
   it('tells index-shaped queries from ones that would scan', () => {
     expect(indexShaped({ conversationId: 'c', seq: { $gt: 1 } }, { seq: 1 })).toBe(true);
     expect(indexShaped({ _id: { $in: ['1'] } }, undefined)).toBe(true);

@@ -138,7 +138,8 @@ describe('authentication', () => {
           .filter((a) => isNonNullType(a.type))
           .map((a) => {
             const type = getNamedType(a.type);
-            const one = isEnumType(type) ? type.getValues()[0]!.name : type.name === 'Int' ? '1' : '"1"';
+            const literals: Record<string, string> = { Int: '1', Boolean: 'true' };
+            const one = isEnumType(type) ? type.getValues()[0]!.name : (literals[type.name] ?? '"1"');
             return `${a.name}: ${isListType(getNullableType(a.type)) ? `[${one}]` : one}`;
           });
         const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';

@@ -21,4 +21,12 @@ export const limits = {
   idListMax: 100,
   /** Conversations resumed by one messageAdded(positions:). */
   positionsMax: 1000,
+  /** Users one user may have blocked at once. */
+  blocksMax: 1000,
+  /** Distinct emoji on one message. */
+  reactionsMax: 20,
+  /** How long a typing indicator is shown unless renewed. */
+  typingShownMs: 6000,
+  /** Typing renewals closer together than this are absorbed, not re-published. */
+  typingRenewSeconds: 2,
 } as const;

@@ -13,6 +13,8 @@ export interface RateLimiter {
   take(key: string): Promise<number>;
   /** Gives back one allowance taken before (for limits that count only failures). */
   refund(key: string): Promise<void>;
+  /** Restores every allowance of `key` at once. */
+  reset(key: string): Promise<void>;
 }
 
 /** Options of `createRateLimiter`. */
@@ -57,6 +59,9 @@ export function createRateLimiter({ burst, perSecond, name, redis = null }: Rate
     },
     async refund(key) {
       await limiter.reward(key, 1);
+    },
+    async reset(key) {
+      await limiter.delete(key);
     },
   };
 }

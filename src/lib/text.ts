@@ -56,3 +56,20 @@ export function truncateCodePoints(text: string, max: number): string {
   if (codePointLength(text) <= max) return text;
   return `${[...text].slice(0, max - 1).join('')}…`;
 }
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+/** Code points that may make up an emoji: emoji, modifiers, joiners, variation selectors, keycaps, tags. */
+const emojiParts = /^(?:\p{Emoji}|\p{Emoji_Component}|\u200D|\uFE0F|[\u{E0020}-\u{E007F}])+$/u;
+/** What makes one of those an emoji rather than a digit or `#` alone. */
+const emojiCore = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
+/** Longer than any emoji sequence Unicode defines (family and flag-tag sequences are under 30 UTF-16 units). */
+const EMOJI_MAX_UNITS = 32;
+
+/** Whether `text` is exactly one emoji: one grapheme, made of emoji code points only. */
+export function isSingleEmoji(text: string): boolean {
+  if (text.length === 0 || text.length > EMOJI_MAX_UNITS) return false;
+  if (!emojiParts.test(text) || !emojiCore.test(text)) return false;
+  let count = 0;
+  for (const _ of graphemes.segment(text)) if (++count > 1) return false;
+  return count === 1;
+}

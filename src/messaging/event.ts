@@ -10,8 +10,15 @@ void sameFields;
 
 /** A message as it is published on members' channels. */
 export function toMessageEvent(message: MessageRecord): MessageEvent {
-  return { ...message, createdAt: message.createdAt.toISOString() };
+  return {
+    ...message,
+    createdAt: message.createdAt.toISOString(),
+    editedAt: message.editedAt?.toISOString() ?? null,
+    deletedAt: message.deletedAt?.toISOString() ?? null,
+  };
 }
+
+const dateOrNull = (iso: string | null) => (iso === null ? null : new Date(iso));
 
 /** Records already made of received events: one event object, shared by its local subscribers, is one record. */
 const records = new WeakMap<MessageEvent, MessageRecord>();
@@ -23,7 +30,15 @@ const records = new WeakMap<MessageEvent, MessageRecord>();
  */
 export function fromMessageEvent(event: MessageEvent): MessageRecord {
   let record = records.get(event);
-  if (!record) records.set(event, (record = { ...event, createdAt: new Date(event.createdAt) }));
+  if (!record) {
+    record = {
+      ...event,
+      createdAt: new Date(event.createdAt),
+      editedAt: dateOrNull(event.editedAt),
+      deletedAt: dateOrNull(event.deletedAt),
+    };
+    records.set(event, record);
+  }
   return record;
 }
 

@@ -13,12 +13,25 @@ export interface MessageEvent {
   content: string;
   clientMessageId: string | null;
   createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+  reactions: { emoji: string; userIds: string[] }[];
 }
 
 /** On a user's message channel: they left this conversation, so their streams stop following it. */
 export interface LeftConversationEvent {
   leftConversationId: string;
 }
+
+/**
+ * On a user's conversation-event channel: something other than a new message
+ * happened in one of their conversations (conversationEvent).
+ */
+export type ConversationEventWire =
+  | { type: 'typing'; conversationId: string; userId: string; typing: boolean }
+  | { type: 'messageUpdated'; message: MessageEvent }
+  | { type: 'readPosition'; conversationId: string; userId: string; lastReadSeq: number; lastReadMessageId: string }
+  | { type: 'membersChanged'; conversationId: string; joinedIds: string[]; leftIds: string[] };
 
 /** A user's presence as it travels on a friend pair's channel. */
 export interface PresenceEvent {
@@ -43,6 +56,8 @@ export interface TokenRevokedEvent {
 export interface Topics {
   /** A user's channel: messages of their conversations, and word of conversations they left. */
   messageAdded: MessageEvent | LeftConversationEvent;
+  /** A user's channel of conversation events other than new messages. */
+  conversationEvent: ConversationEventWire;
   presenceChanged: PresenceEvent;
   friendsChanged: FriendsChangedEvent;
   /** Keyed `all`: every process listens. */

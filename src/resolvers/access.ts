@@ -48,6 +48,40 @@ export async function requireUsers(ctx: Context, ids: readonly string[]): Promis
   });
 }
 
+/** Whether the viewer has blocked `otherId`, and whether `otherId` has blocked the viewer. */
+export async function blocksBetween(ctx: Context, viewerId: string, otherId: string) {
+  const [viewerBlocked, blockedByOther] = await Promise.all([
+    ctx.loaders.blocked.load({ blockerId: viewerId, blockedId: otherId }),
+    ctx.loaders.blocked.load({ blockerId: otherId, blockedId: viewerId }),
+  ]);
+  return { viewerBlocked, blockedByOther };
+}
+
+/** Whether a block stands between the two users, in either direction. */
+export async function isBlockedEitherWay(ctx: Context, viewerId: string, otherId: string): Promise<boolean> {
+  const { viewerBlocked, blockedByOther } = await blocksBetween(ctx, viewerId, otherId);
+  return viewerBlocked || blockedByOther;
+}
+
+/**
+ * FORBIDDEN when a block stands between the viewer and `otherId`, in either
+ * direction: the viewer is told that they blocked the user; a blocked viewer
+ * is told no more than that they cannot do this.
+ */
+export async function requireNoBlock(ctx: Context, viewerId: string, otherId: string, action: string): Promise<void> {
+  const { viewerBlocked, blockedByOther } = await blocksBetween(ctx, viewerId, otherId);
+  if (viewerBlocked) throw forbidden(`You have blocked this user: unblock them to ${action}.`);
+  if (blockedByOther) throw forbidden(`You cannot ${action}.`);
+}
+
+/** FORBIDDEN, naming nobody, when any of `userIds` has blocked the viewer (adding them to a group). */
+export async function requireNotBlockedBy(ctx: Context, viewerId: string, userIds: readonly string[]): Promise<void> {
+  const others = userIds.filter((id) => id !== viewerId);
+  const blocked = await ctx.loaders.blocked.loadMany(others.map((blockerId) => ({ blockerId, blockedId: viewerId })));
+  for (const b of blocked) if (b instanceof Error) throw b;
+  if (blocked.some((b) => b === true)) throw forbidden('You cannot add one or more of these users to a group.');
+}
+
 /** RATE_LIMITED when `key` has used up its allowance. */
 export async function spend(limiter: RateLimiter, key: string): Promise<void> {
   const wait = await limiter.take(key);

@@ -29,7 +29,14 @@ export interface Services {
   push: PushNotifier;
   log: Logger;
   passwordParams: ScryptParams;
-  limiters: { messages: RateLimiter; auth: RateLimiter; groups: RateLimiter; loginFailures: RateLimiter };
+  limiters: {
+    messages: RateLimiter;
+    auth: RateLimiter;
+    groups: RateLimiter;
+    loginFailures: RateLimiter;
+    /** One typing announcement per user and conversation every 2 seconds; more are absorbed. */
+    typing: RateLimiter;
+  };
   /** Password hashes computed at once; more wait, and past a bound are refused. */
   passwordHashing: ConcurrencyLimit;
   now: () => Date;

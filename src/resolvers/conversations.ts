@@ -1,9 +1,20 @@
 import { badInput, notFound } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
+import { publishMembersChanged, publishReadPosition } from '../conversationEvents/event';
 import { publishLeft } from '../messaging/event';
-import type { ConversationPosition, UserRecord } from '../store/store';
-import { requireMembership, requireUsers, requireViewer, spend, viewerId } from './access';
+import type { ConversationPosition } from '../store/store';
+import {
+  requireMembership,
+  requireNoBlock,
+  requireNotBlockedBy,
+  requireUsers,
+  requireViewer,
+  spend,
+  viewerId,
+} from './access';
+import type { Context } from './context';
+import { usersOf } from './users';
 import { connection } from './connection';
 import { distinct, pageSize, printableName } from './validate';
 
@@ -28,6 +39,11 @@ function groupTooLarge(field: string, size: number) {
 
 function checkGroupSize(field: string, size: number): void {
   if (size > limits.groupMax) throw groupTooLarge(field, size);
+}
+
+/** Live word of a change that is stored already: a failed publish is logged, never the mutation's failure. */
+async function announce(ctx: Context, what: string, publish: () => Promise<void>): Promise<void> {
+  await publish().catch((error: unknown) => ctx.services.log.warn(`publish of ${what} failed`, error));
 }
 
 /** Conversations: listing, direct and group creation, membership, read positions. */
@@ -59,6 +75,7 @@ export const conversationResolvers: Resolvers = {
       const viewer = await requireViewer(ctx);
       if (userId === viewer.id) throw badInput('userId', 'a direct conversation needs another user');
       await requireUsers(ctx, [userId]);
+      await requireNoBlock(ctx, viewer.id, userId, 'have a direct conversation with them');
       const { store, ids, now } = ctx.services;
       return store.conversations.findOrCreateDirect({ id: ids.next(), userIds: [viewer.id, userId], createdAt: now() });
     },
@@ -70,6 +87,7 @@ export const conversationResolvers: Resolvers = {
       const members = distinct([viewer.id, ...memberIds]);
       checkGroupSize('memberIds', members.length);
       await requireUsers(ctx, members);
+      await requireNotBlockedBy(ctx, viewer.id, members);
       const { store, ids, now } = ctx.services;
       return store.conversations.createGroup({ id: ids.next(), title: name, memberIds: members, createdAt: now() });
     },
@@ -81,10 +99,19 @@ export const conversationResolvers: Resolvers = {
       const added = distinct(userIds);
       checkGroupSize('userIds', distinct([...conversation.memberIds, ...added]).length);
       await requireUsers(ctx, added);
+      await requireNotBlockedBy(ctx, viewer.id, added);
       const result = await ctx.services.store.conversations.addMembers(conversationId, added, limits.groupMax);
       switch (result.status) {
-        case 'ok':
-          return result.conversation;
+        case 'ok': {
+          const after = result.conversation;
+          const joinedIds = after.memberIds.filter((id) => !conversation.memberIds.includes(id));
+          if (joinedIds.length > 0) {
+            await announce(ctx, `members of ${after.id}`, () =>
+              publishMembersChanged(ctx.services.pubsub, after.memberIds, after.id, { joinedIds, leftIds: [] }),
+            );
+          }
+          return after;
+        }
         case 'too-many':
           throw groupTooLarge('userIds', result.memberCount);
         case 'missing':
@@ -99,12 +126,16 @@ export const conversationResolvers: Resolvers = {
       const conversation = await ctx.loaders.conversations.load(conversationId);
       if (!conversation) throw notFound('conversation', conversationId);
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
-      const { store, pubsub, log } = ctx.services;
+      const { store, pubsub } = ctx.services;
       await store.conversations.removeMember(conversationId, viewer.id);
       // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
-      await publishLeft(pubsub, viewer.id, conversationId).catch((error: unknown) =>
-        log.warn(`publish of leaving ${conversationId} failed`, error),
-      );
+      await announce(ctx, `leaving ${conversationId}`, () => publishLeft(pubsub, viewer.id, conversationId));
+      if (conversation.memberIds.includes(viewer.id)) {
+        const remaining = conversation.memberIds.filter((id) => id !== viewer.id);
+        await announce(ctx, `members of ${conversationId}`, () =>
+          publishMembersChanged(pubsub, remaining, conversationId, { joinedIds: [], leftIds: [viewer.id] }),
+        );
+      }
       return true;
     },
 
@@ -114,24 +145,23 @@ export const conversationResolvers: Resolvers = {
       if (!message || message.conversationId !== conversationId) {
         throw badInput('messageId', 'not a message of this conversation');
       }
-      const membership = await ctx.services.store.conversations.markRead(
-        conversationId,
-        viewer.id,
-        message.seq,
-        message.id,
-      );
+      const read = await ctx.services.store.conversations.markRead(conversationId, viewer.id, message.seq, message.id);
       ctx.loaders.memberships.clear({ conversationId, userId: viewer.id });
-      if (membership) ctx.loaders.memberships.prime({ conversationId, userId: viewer.id }, membership);
+      ctx.loaders.readPositions.clear(conversationId);
+      if (!read) return conversation;
+      ctx.loaders.memberships.prime({ conversationId, userId: viewer.id }, read.membership);
+      if (read.advanced) {
+        await announce(ctx, `the read position in ${conversationId}`, () =>
+          publishReadPosition(ctx.services.pubsub, conversation.memberIds, read.membership),
+        );
+      }
       return conversation;
     },
   },
 
   Conversation: {
     title: (c) => c.title,
-    members: async (c, _args, ctx) => {
-      const users = await ctx.loaders.users.loadMany(c.memberIds);
-      return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
-    },
+    members: (c, _args, ctx) => usersOf(ctx, c.memberIds),
     lastMessage: (c, _args, ctx) => (c.lastMessageId === null ? null : ctx.loaders.messages.load(c.lastMessageId)),
     unreadCount: async (c, _args, ctx) => {
       const userId = viewerId(ctx);
@@ -142,6 +172,15 @@ export const conversationResolvers: Resolvers = {
     lastReadMessageId: async (c, _args, ctx) => {
       const membership = await ctx.loaders.memberships.load({ conversationId: c.id, userId: viewerId(ctx) });
       return membership?.lastReadMessageId ?? null;
+    },
+    readPositions: (c, _args, ctx) => ctx.loaders.readPositions.load(c.id),
+  },
+
+  ReadPosition: {
+    user: async (p, _args, ctx) => {
+      const user = await ctx.loaders.users.load(p.userId);
+      if (!user) throw new Error(`read position names unknown user ${p.userId}`);
+      return user;
     },
   },
 };

@@ -1,5 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../generated/graphql';
+import { blockingResolvers } from './blocking';
+import { conversationEventResolvers } from './conversationEvents';
 import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
@@ -33,4 +35,6 @@ export const resolvers: Resolvers[] = [
   presenceResolvers,
   pushResolvers,
   discoveryResolvers,
+  conversationEventResolvers,
+  blockingResolvers,
 ];

@@ -17,6 +17,16 @@ export interface Loaders {
   /** A user's mutual friends. */
   friendIds: DataLoader<string, Set<string>>;
   presence: DataLoader<string, PresenceRecord>;
+  /** Every member's read position of a conversation: a page of conversations in one store call. */
+  readPositions: DataLoader<string, MembershipRecord[]>;
+  /** Whether `blockerId` has blocked `blockedId`. */
+  blocked: DataLoader<BlockKey, boolean, string>;
+}
+
+/** A (blocker, blocked) pair. */
+export interface BlockKey {
+  blockerId: string;
+  blockedId: string;
 }
 
 /**
@@ -42,5 +52,10 @@ export function createLoaders(
       { cache },
     ),
     presence: new DataLoader((ids) => presence.get(ids), { cache }),
+    readPositions: new DataLoader((ids) => store.conversations.readPositions(ids), { cache }),
+    blocked: new DataLoader((keys) => store.blocks.isBlocked(keys), {
+      cache,
+      cacheKeyFn: (key) => `${key.blockerId}:${key.blockedId}`,
+    }),
   };
 }

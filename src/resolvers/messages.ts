@@ -1,13 +1,14 @@
-import { badInput } from '../contract/errors';
+import { publishMessageUpdated } from '../conversationEvents/event';
+import { badInput, forbidden, notFound } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishMessage } from '../messaging/event';
 import { openMessageStream } from '../messaging/stream';
-import type { MessageRecord } from '../store/store';
-import { requireMembership, requireViewer, spend } from './access';
+import type { MessageChange, MessageRecord } from '../store/store';
+import { optionalViewerId, requireMembership, requireNoBlock, requireViewer, spend } from './access';
 import { connection } from './connection';
 import type { Context } from './context';
-import { checkClientMessageId, checkContent, pageSize } from './validate';
+import { checkClientMessageId, checkContent, checkEmoji, pageSize } from './validate';
 
 /** The seq of a cursor (a message id) of this conversation; BAD_USER_INPUT otherwise. */
 async function cursorSeq(ctx: Context, conversationId: string, field: string, cursor: string): Promise<number> {
@@ -40,6 +41,51 @@ async function positionSeqs(
   );
   return new Map(seqs);
 }
+
+/**
+ * A message of a conversation the viewer belongs to, and that conversation:
+ * NOT_FOUND when there is no such message (or the viewer cannot see it, so
+ * that ids of others' conversations reveal nothing).
+ */
+async function requireMessage(ctx: Context, messageId: string) {
+  const viewer = await requireViewer(ctx);
+  const message = await ctx.loaders.messages.load(messageId);
+  const conversation = message && (await ctx.loaders.conversations.load(message.conversationId));
+  if (!message || !conversation?.memberIds.includes(viewer.id)) throw notFound('message', messageId);
+  return { viewer, message, conversation };
+}
+
+/**
+ * The changed message, published to the members (not pushed: only new
+ * messages are), or the error a change that did not apply means.
+ */
+async function applied(
+  ctx: Context,
+  { id, memberIds }: { id: string; memberIds: readonly string[] },
+  change: MessageChange,
+): Promise<MessageRecord> {
+  switch (change.status) {
+    case 'missing':
+      throw notFound('message', id);
+    case 'deleted':
+      throw badInput('messageId', 'the message is deleted');
+    case 'too-many':
+      throw badInput('emoji', `a message carries at most ${limits.reactionsMax} distinct emoji`);
+    case 'ok':
+      break;
+  }
+  const { pubsub, log } = ctx.services;
+  // Stored either way: a lost publish is made up by re-reading (conversationEvent is live only).
+  await publishMessageUpdated(pubsub, memberIds, change.message).catch((error: unknown) =>
+    log.warn(`publish of the change of message ${change.message.id} failed`, error),
+  );
+  ctx.loaders.messages.clear(change.message.id).prime(change.message.id, change.message);
+  return change.message;
+}
+
+/** Whether a change to the message is the same as it already is: nothing to store or publish. */
+const unchanged = (change: MessageChange, before: MessageRecord) =>
+  change.status === 'ok' && JSON.stringify(change.message) === JSON.stringify(before);
 
 /** History, sending and live delivery of messages. */
 export const messageResolvers: Resolvers = {
@@ -80,6 +126,10 @@ export const messageResolvers: Resolvers = {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       checkContent(content);
       const clientId = checkClientMessageId(clientMessageId);
+      if (conversation.kind === 'DIRECT') {
+        const other = conversation.memberIds.find((id) => id !== viewer.id);
+        if (other !== undefined) await requireNoBlock(ctx, viewer.id, other, 'send them messages');
+      }
       await spend(limiters.messages, viewer.id);
       const { message, created } = await store.messages.append({
         id: ids.next(),
@@ -97,6 +147,43 @@ export const messageResolvers: Resolvers = {
       // Queued, never awaited: push cannot delay or fail a send. A retry is not pushed twice.
       if (created) push.notify(message, conversation);
       return message;
+    },
+
+    editMessage: async (_parent, { messageId, content }, ctx) => {
+      const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      if (message.senderId !== viewer.id) throw forbidden('Only the sender can edit a message.');
+      checkContent(content);
+      await spend(ctx.services.limiters.messages, viewer.id);
+      const change = await ctx.services.store.messages.edit(message.id, content, ctx.services.now());
+      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+    },
+
+    deleteMessage: async (_parent, { messageId }, ctx) => {
+      const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      if (message.senderId !== viewer.id) throw forbidden('Only the sender can delete a message.');
+      if (message.deletedAt) return message;
+      const change = await ctx.services.store.messages.delete(message.id, ctx.services.now());
+      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+    },
+
+    addReaction: async (_parent, { messageId, emoji }, ctx) => {
+      const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      checkEmoji(emoji);
+      if (message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(viewer.id))) return message;
+      await spend(ctx.services.limiters.messages, viewer.id);
+      const { store, now } = ctx.services;
+      const change = await store.messages.react(message.id, viewer.id, emoji, now(), limits.reactionsMax);
+      if (unchanged(change, message)) return message;
+      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+    },
+
+    removeReaction: async (_parent, { messageId, emoji }, ctx) => {
+      const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      checkEmoji(emoji);
+      if (!message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(viewer.id))) return message;
+      const change = await ctx.services.store.messages.unreact(message.id, viewer.id, emoji);
+      if (unchanged(change, message)) return message;
+      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
     },
   },
 
@@ -136,6 +223,16 @@ export const messageResolvers: Resolvers = {
       const sender = await ctx.loaders.users.load(m.senderId);
       if (!sender) throw new Error(`message ${m.id} names unknown sender ${m.senderId}`);
       return sender;
+    },
+    reactions: (m) => (m.deletedAt ? [] : m.reactions),
+  },
+
+  Reaction: {
+    count: (r) => r.userIds.length,
+    // From the record itself: no lookup at all, whatever the number of messages.
+    reactedByViewer: (r, _args, ctx) => {
+      const viewer = optionalViewerId(ctx);
+      return viewer !== null && r.userIds.includes(viewer);
     },
   },
 };

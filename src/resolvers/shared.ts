@@ -5,8 +5,8 @@
  * only these is executed once per event and process, and its serialised
  * result is written to every subscriber (server/sharedDelivery.ts).
  *
- * A field that reads the viewer (`User.presence`: only friends see it) must
- * not be listed: a selection that reaches it is executed per subscriber.
+ * A field that reads the viewer (`User.presence`: only friends see it;
+ * `Reaction.reactedByViewer`) must not be listed: a selection that reaches it is executed per subscriber.
  * `__typename` is always shared.
  */
 export const viewerIndependentFields: ReadonlySet<string> = new Set([
@@ -18,6 +18,11 @@ export const viewerIndependentFields: ReadonlySet<string> = new Set([
   'Message.content',
   'Message.clientMessageId',
   'Message.createdAt',
+  'Message.editedAt',
+  'Message.deletedAt',
+  'Message.reactions',
+  'Reaction.emoji',
+  'Reaction.count',
   'User.id',
   'User.username',
   'User.displayName',

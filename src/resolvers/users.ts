@@ -1,11 +1,11 @@
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import { checkAuth } from '../auth/session';
-import { badInput, conflict, notFound, unauthenticated } from '../contract/errors';
+import { badInput, conflict, forbidden, notFound, unauthenticated } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishFriendsChanged } from '../presence/events';
 import type { UserRecord } from '../store/store';
-import { hashing, optionalViewerId, requireUsers, requireViewer, spend } from './access';
+import { blocksBetween, hashing, optionalViewerId, requireUsers, requireViewer, spend } from './access';
 import type { Context } from './context';
 import { visiblePresence } from './presence';
 import { checkPassword, normalizeUsername, pageSize, printableName } from './validate';
@@ -28,6 +28,12 @@ async function checkCredentials(ctx: Context, name: string, password: string): P
       : hashPassword('not the password', passwordParams).then(() => false),
   );
   return matches && found ? found.user : null;
+}
+
+/** Users, in order, skipping ids with no user. */
+export async function usersOf(ctx: Context, ids: readonly string[]): Promise<UserRecord[]> {
+  const users = await ctx.loaders.users.loadMany(ids);
+  return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
 }
 
 function authPayload(ctx: Context, user: UserRecord) {
@@ -56,9 +62,7 @@ export const userResolvers: Resolvers = {
     friends: async (_parent, _args, ctx) => {
       const viewer = await requireViewer(ctx);
       // Through the loader: the presence of each friend checks the same list.
-      const ids = [...(await ctx.loaders.friendIds.load(viewer.id))];
-      const users = await ctx.loaders.users.loadMany(ids);
-      return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
+      return usersOf(ctx, [...(await ctx.loaders.friendIds.load(viewer.id))]);
     },
   },
 
@@ -120,6 +124,10 @@ export const userResolvers: Resolvers = {
       const viewer = await requireViewer(ctx);
       if (userId === viewer.id) throw badInput('userId', 'you cannot add yourself as a friend');
       const [friend] = await requireUsers(ctx, [userId]);
+      const { viewerBlocked, blockedByOther } = await blocksBetween(ctx, viewer.id, userId);
+      if (viewerBlocked) throw forbidden('You have blocked this user: unblock them to add them as a friend.');
+      // Blocked by them: answered as if added, stored nowhere, so the block is not revealed and no friendship forms.
+      if (blockedByOther) return friend!;
       await ctx.services.store.friends.add(viewer.id, userId);
       await publishFriendsChanged(ctx.services.pubsub, viewer.id, userId);
       return friend!;

@@ -7,6 +7,7 @@ import {
   hasControlCharacters,
   hasFormatCharacters,
   hasLoneSurrogates,
+  isSingleEmoji,
 } from '../lib/text';
 
 /** A username as stored: lowercase; BAD_USER_INPUT unless 3 to 32 of a-z, 0-9, _. */
@@ -65,6 +66,12 @@ export function checkClientMessageId(id: string | null | undefined): string | nu
     throw badInput('clientMessageId', `must be 1 to ${limits.clientMessageIdMax} characters`);
   }
   return id;
+}
+
+/** A reaction: exactly one emoji (one grapheme). */
+export function checkEmoji(emoji: string): string {
+  if (!isSingleEmoji(emoji)) throw badInput('emoji', 'must be exactly one emoji');
+  return emoji;
 }
 
 /** A device's push token, trimmed. */

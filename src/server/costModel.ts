@@ -6,12 +6,23 @@ const textBytes = (codePoints: number) => 4 * codePoints + 16;
 
 /** How large this schema's answers can get: the bounds of the contract, field by field. */
 export const costModel: CostModel = {
-  listSizes: { members: limits.groupMax, presence: limits.idListMax, friends: 1000 },
+  listSizes: {
+    members: limits.groupMax,
+    presence: limits.idListMax,
+    friends: 1000,
+    blockedUsers: limits.blocksMax,
+    reactions: limits.reactionsMax,
+    readPositions: limits.groupMax,
+    joined: limits.groupMax,
+    left: limits.groupMax,
+  },
   defaultListSize: limits.pageMax,
   leafBytes: {
     'Message.content': textBytes(limits.contentMax),
     'User.displayName': textBytes(limits.displayNameMax),
     'Conversation.title': textBytes(limits.groupTitleMax),
+    // An emoji is at most 32 UTF-16 units (validate.ts).
+    'Reaction.emoji': textBytes(32),
   },
   defaultLeafBytes: 48,
   defaultPageSizes: { messages: limits.messagesDefault },

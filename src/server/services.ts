@@ -8,6 +8,7 @@ import { createMemoryDiscovery } from '../cluster/discovery/memory';
 import { createRedisDiscovery } from '../cluster/discovery/redis';
 import { createIdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
+import { limits } from '../contract/limits';
 import { createLogger, type Logger } from '../lib/log';
 import { createConcurrencyLimit } from '../lib/concurrency';
 import { createRateLimiter } from '../lib/rateLimit';
@@ -87,6 +88,7 @@ export function createServices(options: ServiceOptions): Services {
       auth: createRateLimiter({ ...config.authRate, name: 'auth', redis }),
       groups: createRateLimiter({ ...config.groupRate, name: 'groups', redis }),
       loginFailures: createRateLimiter({ ...config.loginFailureRate, name: 'login-failures', redis }),
+      typing: createRateLimiter({ burst: 1, perSecond: 1 / limits.typingRenewSeconds, name: 'typing', redis }),
     },
     // scrypt runs on libuv's 4 threads: more at once only queue there, unseen and unbounded.
     passwordHashing: createConcurrencyLimit({ concurrency: 4, maxWaiting: config.passwordHashQueue }),

@@ -4,6 +4,7 @@ import type {
   ConversationPosition,
   ConversationRecord,
   MembershipRecord,
+  MessageChange,
   MessageRange,
   MessageRecord,
   NewMessage,
@@ -32,11 +33,24 @@ export function createMemoryStore(): Store {
   const messagesById = new Map<string, MessageRecord>();
   const messageIdByClientKey = new Map<string, string>();
   const pushTokens = new Map<string, PushTokenRecord>();
+  /** blockerId -> blocked user id -> when. */
+  const blocks = new Map<string, Map<string, Date>>();
 
   const membershipKey = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
   const copyUser = (u: UserRecord): UserRecord => ({ ...u });
   const copyConversation = (c: ConversationRecord): ConversationRecord => ({ ...c, memberIds: [...c.memberIds] });
-  const copyMessage = (m: MessageRecord): MessageRecord => ({ ...m });
+  const copyMessage = (m: MessageRecord): MessageRecord => ({
+    ...m,
+    reactions: m.reactions.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] })),
+  });
+
+  /** Applies `change` to a stored message that is not deleted. */
+  function changeMessage(id: string, change: (m: MessageRecord) => MessageChange | void): MessageChange {
+    const message = messagesById.get(id);
+    if (!message) return { status: 'missing' };
+    if (message.deletedAt) return { status: 'deleted', message: copyMessage(message) };
+    return change(message) ?? { status: 'ok', message: copyMessage(message) };
+  }
 
   function join(conversation: ConversationRecord, userId: string): void {
     if (!conversation.memberIds.includes(userId)) conversation.memberIds.push(userId);
@@ -200,11 +214,19 @@ export function createMemoryStore(): Store {
       async markRead(conversationId, userId, seq, messageId) {
         const m = memberships.get(membershipKey(conversationId, userId));
         if (!m) return null;
-        if (seq > m.lastReadSeq) {
+        const advanced = seq > m.lastReadSeq;
+        if (advanced) {
           m.lastReadSeq = seq;
           m.lastReadMessageId = messageId;
         }
-        return { ...m };
+        return { membership: { ...m }, advanced };
+      },
+      async readPositions(conversationIds) {
+        return conversationIds.map((id) =>
+          (conversations.get(id)?.memberIds ?? []).map((userId) => ({
+            ...memberships.get(membershipKey(id, userId))!,
+          })),
+        );
       },
     },
 
@@ -222,7 +244,13 @@ export function createMemoryStore(): Store {
         const messages = history.get(input.conversationId);
         if (!conversation || !messages) throw new Error(`append: no conversation ${input.conversationId}`);
         if (messagesById.has(input.id)) throw idInUse('message', input.id);
-        const message: MessageRecord = { ...input, seq: messages.length + 1 };
+        const message: MessageRecord = {
+          ...input,
+          seq: messages.length + 1,
+          editedAt: null,
+          deletedAt: null,
+          reactions: [],
+        };
         messages.push(message);
         messagesById.set(message.id, message);
         if (clientKey !== null) messageIdByClientKey.set(clientKey, message.id);
@@ -256,6 +284,39 @@ export function createMemoryStore(): Store {
         for (let i = Math.max(0, afterSeq); i < messages.length; i++) if (messages[i]!.senderId !== userId) count++;
         return count;
       },
+      async edit(id, content, editedAt) {
+        return changeMessage(id, (m) => {
+          m.content = content;
+          m.editedAt = editedAt;
+        });
+      },
+      async delete(id, deletedAt) {
+        const message = messagesById.get(id);
+        if (!message) return { status: 'missing' };
+        if (!message.deletedAt) Object.assign(message, { content: '', deletedAt, reactions: [] });
+        return { status: 'ok', message: copyMessage(message) };
+      },
+      async react(id, userId, emoji, _at, maxDistinct) {
+        return changeMessage(id, (m) => {
+          const reaction = m.reactions.find((r) => r.emoji === emoji);
+          if (reaction) {
+            if (!reaction.userIds.includes(userId)) reaction.userIds.push(userId);
+            return;
+          }
+          if (m.reactions.length >= maxDistinct) return { status: 'too-many' };
+          m.reactions.push({ emoji, userIds: [userId] });
+        });
+      },
+      async unreact(id, userId, emoji) {
+        const message = messagesById.get(id);
+        if (!message) return { status: 'missing' };
+        const reaction = message.reactions.find((r) => r.emoji === emoji);
+        if (reaction) {
+          reaction.userIds = reaction.userIds.filter((u) => u !== userId);
+          if (reaction.userIds.length === 0) message.reactions = message.reactions.filter((r) => r !== reaction);
+        }
+        return { status: 'ok', message: copyMessage(message) };
+      },
     },
 
     pushTokens: {
@@ -268,6 +329,23 @@ export function createMemoryStore(): Store {
       async listForUsers(userIds) {
         const wanted = new Set(userIds);
         return [...pushTokens.values()].filter((t) => wanted.has(t.userId)).map((t) => ({ ...t }));
+      },
+    },
+
+    blocks: {
+      async block(userId, blockedId, at) {
+        let mine = blocks.get(userId);
+        if (!mine) blocks.set(userId, (mine = new Map()));
+        if (!mine.has(blockedId)) mine.set(blockedId, at);
+      },
+      async unblock(userId, blockedId) {
+        blocks.get(userId)?.delete(blockedId);
+      },
+      async listBlocked(userId) {
+        return [...(blocks.get(userId) ?? [])].sort((a, b) => b[1].getTime() - a[1].getTime()).map(([id]) => id);
+      },
+      async isBlocked(keys) {
+        return keys.map(({ blockerId, blockedId }) => blocks.get(blockerId)?.has(blockedId) ?? false);
       },
     },
 

@@ -52,6 +52,12 @@ export interface MembershipRecord {
   lastReadMessageId: string | null;
 }
 
+/** How far a member has read: the part of a membership that read receipts show. */
+export type ReadPositionRecord = Pick<
+  MembershipRecord,
+  'conversationId' | 'userId' | 'lastReadSeq' | 'lastReadMessageId'
+>;
+
 /** A stored message. `seq` is 1, 2, 3, ... per conversation, in commit order. */
 export interface MessageRecord {
   /** Snowflake id: unique and time-ordered across processes (decimal string). */
@@ -62,6 +68,18 @@ export interface MessageRecord {
   content: string;
   clientMessageId: string | null;
   createdAt: Date;
+  /** When the content was last edited; null if never. */
+  editedAt: Date | null;
+  /** When the sender deleted it (content is then empty); null if not deleted. */
+  deletedAt: Date | null;
+  /** Who reacted with which emoji, one entry per emoji in order of first use; empty once deleted. */
+  reactions: ReactionRecord[];
+}
+
+/** The users who reacted to a message with one emoji, in the order they did. */
+export interface ReactionRecord {
+  emoji: string;
+  userIds: string[];
 }
 
 /** Where a device's push notifications go. */
@@ -84,14 +102,16 @@ export interface NewUser {
 }
 
 /** Input of `messages.append`; the store assigns `seq`. */
-export interface NewMessage {
-  id: string;
-  conversationId: string;
-  senderId: string;
-  content: string;
-  clientMessageId: string | null;
-  createdAt: Date;
-}
+export type NewMessage = Omit<MessageRecord, 'seq' | 'editedAt' | 'deletedAt' | 'reactions'>;
+
+/** The outcome of changing a message (edit, delete, reaction). */
+export type MessageChange =
+  | { status: 'ok'; message: MessageRecord }
+  | { status: 'missing' }
+  /** Deleted already: it can be neither edited nor reacted to. */
+  | { status: 'deleted'; message: MessageRecord }
+  /** The reaction would make more distinct emoji than allowed. */
+  | { status: 'too-many' };
 
 /** Position in the viewer's conversation list (most recent activity first). */
 export interface ConversationPosition {
@@ -159,8 +179,18 @@ export interface ConversationStore {
   listForUser(userId: string, page: { first: number; after?: ConversationPosition }): Promise<ConversationRecord[]>;
   /** Every conversation the user belongs to, in no particular order. */
   listAllForUser(userId: string): Promise<ConversationRecord[]>;
-  /** Moves the read position forward to (seq, messageId); never backwards. `null` if not a member. */
-  markRead(conversationId: string, userId: string, seq: number, messageId: string): Promise<MembershipRecord | null>;
+  /**
+   * Moves the read position forward to (seq, messageId); never backwards.
+   * `advanced` says whether this call moved it. `null` if not a member.
+   */
+  markRead(
+    conversationId: string,
+    userId: string,
+    seq: number,
+    messageId: string,
+  ): Promise<{ membership: MembershipRecord; advanced: boolean } | null>;
+  /** Every member's membership (read position) of each conversation, in member order; one round trip for all. */
+  readPositions(conversationIds: readonly string[]): Promise<MembershipRecord[][]>;
 }
 
 /** Message history. */
@@ -176,6 +206,33 @@ export interface MessageStore {
   page(conversationId: string, range: MessageRange): Promise<MessageRecord[]>;
   /** How many messages after `afterSeq` were sent by someone other than `userId`. */
   countUnread(conversationId: string, afterSeq: number, userId: string): Promise<number>;
+  /**
+   * Replaces the content of a message that is not deleted and sets `editedAt`.
+   * Concurrent edits and deletes of one message apply one after the other:
+   * the result is always one of them, never a mix.
+   */
+  edit(id: string, content: string, editedAt: Date): Promise<MessageChange>;
+  /** Empties the content and sets `deletedAt`; idempotent ('ok' with the message as it is when deleted already). */
+  delete(id: string, deletedAt: Date): Promise<MessageChange>;
+  /**
+   * Adds `userId`'s reaction with `emoji` (idempotent, also under concurrent
+   * calls), unless the message would then carry more than `maxDistinct` emoji.
+   */
+  react(id: string, userId: string, emoji: string, at: Date, maxDistinct: number): Promise<MessageChange>;
+  /** Removes `userId`'s reaction with `emoji`; idempotent. */
+  unreact(id: string, userId: string, emoji: string): Promise<MessageChange>;
+}
+
+/** Blocks: a directed "has blocked" relation. */
+export interface BlockStore {
+  /** Idempotent: blocking again keeps the first time. */
+  block(userId: string, blockedId: string, at: Date): Promise<void>;
+  /** Idempotent. */
+  unblock(userId: string, blockedId: string): Promise<void>;
+  /** Ids of the users `userId` has blocked, most recent first. */
+  listBlocked(userId: string): Promise<string[]>;
+  /** Whether each blocker has blocked the blocked user, in key order (the DataLoader contract). */
+  isBlocked(keys: readonly { blockerId: string; blockedId: string }[]): Promise<boolean[]>;
 }
 
 /** Device tokens for push notifications. */
@@ -194,6 +251,7 @@ export interface Store {
   conversations: ConversationStore;
   messages: MessageStore;
   pushTokens: PushTokenStore;
+  blocks: BlockStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -224,6 +282,7 @@ export function wrapStore(store: Store, around: (call: () => Promise<unknown>) =
     conversations: wrap(store.conversations),
     messages: wrap(store.messages),
     pushTokens: wrap(store.pushTokens),
+    blocks: wrap(store.blocks),
     close: () => store.close(),
   };
 }

@@ -56,12 +56,51 @@ export function useCluster(): Fixture<Cluster> {
   return useFixture(startCluster);
 }
 
+const SEND_PROBE = 'mutation($c: ID!) { sendMessage(conversationId: $c, content: "probe") { id seq } }';
+
 /**
- * Waits until every subscription is live on its server, and returns the seq
- * after which each of them receives everything. A subscription without
- * `after` delivers what is committed after it started, so probes are sent in
- * rounds until each one has received some probe; then one last probe, which
- * every subscription receives, is read up to by all of them.
+ * Probes in rounds until each subscription has received something, then once
+ * more with a probe every one of them receives, and reads each up to it. A
+ * subscription cannot be observed on another process, so this is how a test
+ * knows they are all live. `poke(round)` sends a probe; `isLast(item)` tells
+ * the final probe's result.
+ */
+async function untilLive<T>(
+  subs: SubscriptionQueue<any>[],
+  poke: (round: number) => Promise<unknown>,
+  last: () => Promise<T>,
+  isLast: (item: any, marker: T) => boolean,
+): Promise<T> {
+  const waiting = new Set(subs);
+  for (let round = 0; waiting.size > 0; round++) {
+    if (round === 60) throw new Error(`probe: ${waiting.size} subscription(s) never became live`);
+    await poke(round);
+    await Promise.all(
+      [...waiting].map(async (sub) => {
+        const received = await sub.take(1, 500).then(
+          () => true,
+          () => false,
+        );
+        if (received) waiting.delete(sub);
+      }),
+    );
+  }
+  const marker = await last();
+  await Promise.all(
+    subs.map(async (sub) => {
+      for (;;) {
+        const [got] = await sub.take(1, 20_000);
+        if (isLast(got, marker)) return;
+      }
+    }),
+  );
+  return marker;
+}
+
+/**
+ * Waits until every messageAdded subscription is live on its server, and
+ * returns the seq after which each of them receives everything (probe
+ * messages sent by `sender` in `conversationId`).
  */
 export async function probe(
   url: string,
@@ -70,38 +109,34 @@ export async function probe(
   subs: SubscriptionQueue<any>[],
 ): Promise<number> {
   const send = async () =>
-    (
-      await gqlOk(
-        url,
-        'mutation($c: ID!) { sendMessage(conversationId: $c, content: "probe") { id seq } }',
-        { c: conversationId },
-        sender.token,
-      )
-    ).sendMessage as { id: string; seq: number };
-  const waiting = new Set(subs);
-  for (let round = 0; waiting.size > 0; round++) {
-    if (round === 60) throw new Error(`probe: ${waiting.size} subscription(s) never became live`);
-    await send();
-    await Promise.all(
-      [...waiting].map(async (sub) => {
-        if (
-          await sub.take(1, 500).then(
-            () => true,
-            () => false,
-          )
-        )
-          waiting.delete(sub);
-      }),
-    );
-  }
-  const last = await send();
-  await Promise.all(
-    subs.map(async (sub) => {
-      for (;;) {
-        const [got] = await sub.take(1, 20_000);
-        if (got.messageAdded.id === last.id) return;
-      }
-    }),
-  );
+    (await gqlOk(url, SEND_PROBE, { c: conversationId }, sender.token)).sendMessage as { id: string; seq: number };
+  const last = await untilLive(subs, send, send, (got, marker) => got.messageAdded.id === marker.id);
   return last.seq;
+}
+
+/**
+ * Waits until every conversationEvent subscription is live on its server:
+ * toggles `sender`'s reaction on a probe message in `conversationId`, then
+ * reads each subscription up to one last, recognisable reaction.
+ */
+export async function probeEvents(
+  url: string,
+  sender: TestUser,
+  conversationId: string,
+  subs: SubscriptionQueue<any>[],
+): Promise<void> {
+  const m = (await gqlOk(url, SEND_PROBE, { c: conversationId }, sender.token)).sendMessage.id;
+  const react = (emoji: string, add = true) =>
+    gqlOk(
+      url,
+      `mutation($m: ID!, $e: String!) { ${add ? 'addReaction' : 'removeReaction'}(messageId: $m, emoji: $e) { id } }`,
+      { m, e: emoji },
+      sender.token,
+    );
+  await untilLive(
+    subs,
+    (round) => react('🔔', round % 2 === 0),
+    () => react('🏁'),
+    (got) => got.conversationEvent.message?.reactions.some((r: { emoji: string }) => r.emoji === '🏁') ?? false,
+  );
 }

@@ -239,12 +239,26 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
       const _id = membershipId(conversationId, userId);
       // Forward only. Two devices marking at once may both write; the position then
       // settles on the later write, which is at worst the lower of two read marks.
-      await c.memberships.updateOne(
+      const { modifiedCount } = await c.memberships.updateOne(
         { _id, lastReadSeq: { $lt: seq } },
         { $set: { lastReadSeq: seq, lastReadMessageId: messageId } },
       );
       const doc = await c.memberships.findOne({ _id });
-      return doc ? toMembership(doc) : null;
+      return doc ? { membership: toMembership(doc), advanced: modifiedCount > 0 } : null;
+    },
+    async readPositions(conversationIds) {
+      if (conversationIds.length === 0) return [];
+      const docs = await c.memberships
+        .find({ conversationId: { $in: [...new Set(conversationIds)] } })
+        .sort({ conversationId: 1, slot: 1 })
+        .toArray();
+      const byConversation = new Map<string, MembershipRecord[]>();
+      for (const d of docs) {
+        const list = byConversation.get(d.conversationId);
+        if (list) list.push(toMembership(d));
+        else byConversation.set(d.conversationId, [toMembership(d)]);
+      }
+      return conversationIds.map((id) => byConversation.get(id) ?? []);
     },
   };
 }

@@ -36,11 +36,45 @@ export type ConversationDoc = Pick<ConversationRecord, 'kind' | 'title' | 'creat
 export type MembershipDoc = MembershipRecord & { _id: string; slot: number };
 
 /** A message; `_id` is its Snowflake id. */
-export type MessageDoc = Omit<MessageRecord, 'id'> & {
+export type MessageDoc = Omit<MessageRecord, 'id' | 'editedAt' | 'deletedAt' | 'reactions'> &
+  Partial<Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions'>> & {
+    _id: string;
+    /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
+    clientKey: string;
+  };
+
+/**
+ * One state of a message's content after it was sent: edits and the deletion
+ * are inserted as revisions 1, 2, 3, ... and (messageId, rev) is unique, so
+ * that concurrent changes are ordered by which insert wins. The message
+ * document carries a copy of the newest one (see messages.ts).
+ */
+export interface RevisionDoc {
+  /** `${messageId}:${rev}`. */
   _id: string;
-  /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
-  clientKey: string;
-};
+  messageId: string;
+  rev: number;
+  content: string;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+}
+
+/** One user's reaction with one emoji; `_id` is `${messageId}:${userId}:${emoji}`, so adding twice is one. */
+export interface ReactionDoc {
+  _id: string;
+  messageId: string;
+  userId: string;
+  emoji: string;
+  at: Date;
+}
+
+/** `blockerId` has blocked `blockedId`; `_id` is `${blockerId}:${blockedId}`. */
+export interface BlockDoc {
+  _id: string;
+  blockerId: string;
+  blockedId: string;
+  at: Date;
+}
 
 /** A device token; `_id` is the token. */
 export type PushTokenDoc = Omit<PushTokenRecord, 'token'> & { _id: string };
@@ -54,6 +88,9 @@ export function collections(db: Db) {
     memberships: db.collection<MembershipDoc>('memberships'),
     messages: db.collection<MessageDoc>('messages'),
     pushTokens: db.collection<PushTokenDoc>('pushTokens'),
+    revisions: db.collection<RevisionDoc>('revisions'),
+    reactions: db.collection<ReactionDoc>('reactions'),
+    blocks: db.collection<BlockDoc>('blocks'),
   };
 }
 
@@ -79,6 +116,9 @@ export async function ensureIndexes(db: Db): Promise<void> {
       { unique: true, name: 'conversation_clientKey_unique' },
     ),
     c.pushTokens.createIndex({ userId: 1 }, { name: 'userId' }),
+    c.revisions.createIndex({ messageId: 1, rev: 1 }, { unique: true, name: 'message_rev_unique' }),
+    c.reactions.createIndex({ messageId: 1, at: 1 }, { name: 'message_at' }),
+    c.blocks.createIndex({ blockerId: 1, at: -1 }, { name: 'blocker_at' }),
   ]);
 }
 
@@ -131,7 +171,15 @@ export const membershipId = (conversationId: string, userId: string) => `${conve
 
 /** A stored message as a record. */
 export function toMessage({ _id, clientKey: _key, ...fields }: MessageDoc): MessageRecord {
-  return { id: _id, ...fields, clientMessageId: fields.clientMessageId ?? null };
+  // Fields that FerretDB drops when null, or that messages stored before edits existed lack.
+  return {
+    id: _id,
+    ...fields,
+    clientMessageId: fields.clientMessageId ?? null,
+    editedAt: fields.editedAt ?? null,
+    deletedAt: fields.deletedAt ?? null,
+    reactions: fields.reactions ?? [],
+  };
 }
 
 /** A stored membership as a record. */

@@ -15,6 +15,7 @@ import {
 } from 'mongodb';
 import { UnavailableError } from '../../lib/unavailable';
 import { wrapStore, type Store } from '../store';
+import { createBlockStore } from './blocks';
 import { createConversationStore } from './conversations';
 import { collections, ensureIndexes } from './documents';
 import { createFriendStore } from './friends';
@@ -52,6 +53,7 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     conversations: createConversationStore(c, { maxSlots: options.maxMembers ?? 100 }),
     messages: createMessageStore(c, options),
     pushTokens: createPushTokenStore(c),
+    blocks: createBlockStore(c),
     async close() {
       await options.onClose?.();
     },

@@ -1,0 +1,170 @@
+import { forbidden, subscriberLagging } from '../contract/errors';
+import type { ByteBudget } from '../lib/byteBudget';
+import { createPullIterator } from '../lib/pullIterator';
+import { MISSED_EVENTS, SubscriberOverflowError, type Delivery, type PubSub } from '../pubsub/pubsub';
+import type { Topics } from '../pubsub/topics';
+import type { Store } from '../store/store';
+import { conversationOf, fromWire, type ConversationEventRecord, type TypingChangedRecord } from './event';
+
+/** Options of `openConversationEventStream`. */
+export interface ConversationEventStreamOptions {
+  store: Store;
+  pubsub: PubSub;
+  /** Whose events; the caller has checked any conversation's membership. */
+  userId: string;
+  /** Only this conversation's events. */
+  conversationId?: string;
+  /** What the events waiting for this stream are charged to (its connection). @default none */
+  budget?: ByteBudget;
+  /** How long a typing indicator is shown unless renewed. @default 6000 */
+  typingMs?: number;
+}
+
+type Received =
+  | { from: 'events'; result: IteratorResult<Delivery<Topics['conversationEvent']>> }
+  | { from: 'messages'; result: IteratorResult<Delivery<Topics['messageAdded']>> }
+  | { from: 'timer' }
+  | { from: 'error'; error: unknown };
+
+/**
+ * A user's conversation events: what arrives on their `conversationEvent`
+ * channel, shown only for conversations they belong to when it arrives.
+ *
+ * Membership is read from the store once per conversation and stream, then
+ * kept up to date by the events themselves: word that the user left (on their
+ * message channel) ends it, a MembersChanged that names them as joined starts
+ * it again, and MISSED_EVENTS (word may have been lost) forgets all of it.
+ *
+ * Typing indicators are kept here, per stream, rather than anywhere shared:
+ * a TypingChanged(true) is shown once and renewed silently, and the stream
+ * itself reports the end (typing: false) when the typer says so, sends a
+ * message in that conversation (read from the same user's message channel),
+ * or is not renewed within `typingMs`. So a typer whose process dies, or
+ * whose renewals go to several processes, still ends on time everywhere.
+ */
+export async function openConversationEventStream(
+  options: ConversationEventStreamOptions,
+): Promise<AsyncIterableIterator<ConversationEventRecord>> {
+  const { store, pubsub, userId, conversationId, budget, typingMs = 6000 } = options;
+  const events = await pubsub.subscribe('conversationEvent', userId, { budget });
+  let messages: Awaited<ReturnType<typeof pubsub.subscribe<'messageAdded'>>>;
+  try {
+    messages = await pubsub.subscribe('messageAdded', userId, { budget });
+  } catch (error) {
+    await events.return();
+    throw error;
+  }
+
+  const isMemberOf = new Map<string, boolean>();
+  /** Typing shown to this stream: `${conversationId}\0${userId}` -> when it ends. */
+  const typing = new Map<string, { record: TypingChangedRecord; until: number }>();
+  let pendingEvent: Promise<Received> | null = null;
+  let pendingMessage: Promise<Received> | null = null;
+  let timer: NodeJS.Timeout | undefined;
+
+  const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
+
+  async function isMember(id: string): Promise<boolean> {
+    let known = isMemberOf.get(id);
+    if (known === undefined) {
+      const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
+      known = membership !== null;
+      isMemberOf.set(id, known);
+    }
+    return known;
+  }
+
+  const ended = (record: TypingChangedRecord): TypingChangedRecord => ({ ...record, typing: false });
+
+  /** Indicators not renewed in time, now ended. */
+  function expired(): ConversationEventRecord[] {
+    const now = Date.now();
+    const due: ConversationEventRecord[] = [];
+    for (const [key, shown] of typing) {
+      if (shown.until > now) continue;
+      typing.delete(key);
+      due.push(ended(shown.record));
+    }
+    return due;
+  }
+
+  /** Resolves when the earliest indicator is due; null when none is shown. */
+  function nextExpiry(): Promise<Received> | null {
+    if (typing.size === 0) return null;
+    const earliest = Math.min(...[...typing.values()].map((t) => t.until));
+    return new Promise((resolve) => {
+      timer = setTimeout(() => resolve({ from: 'timer' }), Math.max(0, earliest - Date.now()));
+    });
+  }
+
+  async function onEvent(wire: Topics['conversationEvent']): Promise<ConversationEventRecord[]> {
+    const id = conversationOf(wire);
+    if (conversationId !== undefined && id !== conversationId) return [];
+    if (wire.type === 'membersChanged' && wire.joinedIds.includes(userId)) isMemberOf.set(id, true);
+    if (!(await isMember(id))) return [];
+    const record = fromWire(wire);
+    if (record.kind !== 'TypingChanged') return [record];
+    const key = `${id}\u0000${record.userId}`;
+    if (record.typing) {
+      const shown = typing.has(key);
+      typing.set(key, { record, until: Date.now() + typingMs });
+      return shown ? [] : [record];
+    }
+    return typing.delete(key) ? [record] : [];
+  }
+
+  function onMessage(event: Topics['messageAdded']): ConversationEventRecord[] {
+    const id = 'leftConversationId' in event ? event.leftConversationId : event.conversationId;
+    if ('leftConversationId' in event) {
+      if (id === conversationId) throw noLongerAMember();
+      isMemberOf.set(id, false);
+      for (const [key, shown] of typing) if (shown.record.conversationId === id) typing.delete(key);
+      return [];
+    }
+    const shown = typing.get(`${id}\u0000${event.senderId}`);
+    if (!shown) return [];
+    typing.delete(`${id}\u0000${event.senderId}`);
+    return [ended(shown.record)];
+  }
+
+  const overflow = (error: unknown) => (error instanceof SubscriberOverflowError ? subscriberLagging() : error);
+
+  async function pull(): Promise<ConversationEventRecord[] | null> {
+    for (;;) {
+      const due = expired();
+      if (due.length > 0) return due;
+      pendingEvent ??= events.next().then(
+        (result): Received => ({ from: 'events', result }),
+        (error): Received => ({ from: 'error', error }),
+      );
+      pendingMessage ??= messages.next().then(
+        (result): Received => ({ from: 'messages', result }),
+        (error): Received => ({ from: 'error', error }),
+      );
+      const wake = nextExpiry();
+      const received = await Promise.race([pendingEvent, pendingMessage, ...(wake ? [wake] : [])]);
+      clearTimeout(timer);
+      if (received.from === 'timer') continue;
+      if (received.from === 'error') throw overflow(received.error);
+      if (received.from === 'events') pendingEvent = null;
+      else pendingMessage = null;
+      if (received.result.done) return null;
+      if (received.result.value === MISSED_EVENTS) {
+        // Word of leaving or joining may be among what was lost.
+        isMemberOf.clear();
+        if (conversationId !== undefined && !(await isMember(conversationId))) throw noLongerAMember();
+        continue;
+      }
+      const shown =
+        received.from === 'events'
+          ? await onEvent(received.result.value)
+          : onMessage(received.result.value as Topics['messageAdded']);
+      if (shown.length > 0) return shown;
+    }
+  }
+
+  return createPullIterator(pull, async () => {
+    clearTimeout(timer);
+    await Promise.all([events.return(), messages.return()]);
+  });
+}
