@@ -41,7 +41,7 @@ describe.each(contracts)('the contract ../shared/contract/$name', ({ path, flags
   });
 });
 
-it('has committed generated types that match `npm run codegen`', () => {
+it('has committed generated types and root schema.graphql that match `npm run codegen`', () => {
   // --check exits non-zero when generating would change a file.
   execFileSync(join(root, 'node_modules', '.bin', 'graphql-codegen'), ['--config', 'codegen.yml', '--check'], {
     cwd: root,

@@ -63,6 +63,8 @@ const run = backendsAvailable('the Redis pub/sub suite');
       await redis.current.start();
       const first = await sub.next();
       expect(first.value).toBe(MISSED_EVENTS);
+      // What the chat_pubsub_reconnects_total metric reads.
+      expect(b.reconnects()).toBe(1);
       // The marker comes once the channel is live again.
       await waitUntil(async () => a.publisher.status === 'ready');
       await a.publish('messageAdded', 'restart', event(2));

@@ -9,6 +9,8 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 
 /** Allowances per key (user id, client address, account name). */
 export interface RateLimiter {
+  /** What it limits, as given to createRateLimiter (for logs and metrics). */
+  readonly name: string;
   /** Spends one allowance of `key`: 0 when allowed, else the seconds until one is available. */
   take(key: string): Promise<number>;
   /** Gives back one allowance taken before (for limits that count only failures). */
@@ -48,6 +50,7 @@ export function createRateLimiter({ burst, perSecond, name, redis = null }: Rate
     ? new RateLimiterRedis({ ...window, storeClient: redis, insuranceLimiter: memory })
     : memory;
   return {
+    name,
     async take(key) {
       try {
         await limiter.consume(key);

@@ -26,6 +26,8 @@ export interface MessageStreamOptions {
   budget?: ByteBudget;
   /** Messages read from the store at a time. @default 100 */
   batchSize?: number;
+  /** Told how many messages each batch hands on. @default nothing */
+  onDelivered?: (count: number) => void;
 }
 
 /**
@@ -73,6 +75,7 @@ function readShared(store: Store, key: string, read: () => Promise<MessageRecord
  */
 export async function openMessageStream(options: MessageStreamOptions): Promise<AsyncIterableIterator<MessageRecord>> {
   const { store, pubsub, userId, conversationId, afterSeq, resumeAfter, budget, batchSize = 100 } = options;
+  const { onDelivered = () => undefined } = options;
   const subscription = await pubsub.subscribe('messageAdded', userId, { budget });
   const delivered = new Map<string, number>();
   /** Conversations whose stored messages after their delivered seq are read first, one at a time. */
@@ -102,6 +105,7 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
 
   const note = (batch: MessageRecord[]) => {
     for (const m of batch) delivered.set(m.conversationId, m.seq);
+    if (batch.length > 0) onDelivered(batch.length);
     return batch;
   };
 

@@ -13,6 +13,8 @@ export function createMemoryPubSub(options: PubSubOptions = {}): PubSub {
   const listeners = new Map<string, Set<(event: unknown, bytes: number) => void>>();
 
   return {
+    // One process: there is no connection to lose.
+    reconnects: () => 0,
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
       let payload: string | undefined;
       let copy: unknown;

@@ -64,6 +64,8 @@ export interface PubSub {
     keys: string | readonly string[],
     options?: SubscribeOptions,
   ): Promise<Subscription<Topics[T]>>;
+  /** Times the backend's connection came back after dropping (each time, subscribers got MISSED_EVENTS). */
+  reconnects(): number;
   /** Ends every subscription and releases the backend. */
   close(): Promise<void>;
 }

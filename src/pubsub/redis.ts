@@ -116,6 +116,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   const pendingSubscribes = (engine as unknown as { subsPendingRefsMap?: PendingSubscribes }).subsPendingRefsMap;
   const registry = createSubscriptionRegistry(maxQueue);
   let interrupted = false;
+  let reconnects = 0;
 
   const onClose = () => {
     interrupted = true;
@@ -125,7 +126,10 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     interrupted = false;
     // PING is answered after the SUBSCRIBEs ioredis sent on reconnecting: past it, nothing more is missed.
     subscriber.ping().then(
-      () => registry.missedEvents(),
+      () => {
+        reconnects++;
+        registry.missedEvents();
+      },
       () => {
         interrupted = true;
       },
@@ -135,6 +139,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   subscriber.on('ready', onReady);
 
   return {
+    reconnects: () => reconnects,
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
       const channels = (typeof keys === 'string' ? [keys] : keys).map((key) => channelName(topic, key));
       if (channels.length === 1) return engine.publish(channels[0]!, event);

@@ -83,9 +83,12 @@ export async function requireNotBlockedBy(ctx: Context, viewerId: string, userId
 }
 
 /** RATE_LIMITED when `key` has used up its allowance. */
-export async function spend(limiter: RateLimiter, key: string): Promise<void> {
+export async function spend(ctx: Context, limiter: RateLimiter, key: string): Promise<void> {
   const wait = await limiter.take(key);
-  if (wait > 0) throw rateLimited(wait);
+  if (wait > 0) {
+    ctx.services.metrics.rateLimited.inc({ limit: limiter.name });
+    throw rateLimited(wait);
+  }
 }
 
 /** Runs password hashing within the process's bound; RATE_LIMITED when too much is waiting already. */

@@ -12,6 +12,7 @@ import type { RateLimiter } from '../lib/rateLimit';
 import type { PresenceTracker } from '../presence/presence';
 import type { PubSub } from '../pubsub/pubsub';
 import type { PushNotifier } from '../push/notifier';
+import type { Metrics } from '../server/metrics';
 import type { Store } from '../store/store';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -39,6 +40,7 @@ export interface Services {
   };
   /** Password hashes computed at once; more wait, and past a bound are refused. */
   passwordHashing: ConcurrencyLimit;
+  metrics: Metrics;
   now: () => Date;
 }
 

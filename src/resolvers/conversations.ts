@@ -82,7 +82,7 @@ export const conversationResolvers: Resolvers = {
 
     createGroup: async (_parent, { title, memberIds }, ctx) => {
       const viewer = await requireViewer(ctx);
-      await spend(ctx.services.limiters.groups, viewer.id);
+      await spend(ctx, ctx.services.limiters.groups, viewer.id);
       const name = printableName('title', title, limits.groupTitleMax);
       const members = distinct([viewer.id, ...memberIds]);
       checkGroupSize('memberIds', members.length);
@@ -94,7 +94,7 @@ export const conversationResolvers: Resolvers = {
 
     addGroupMembers: async (_parent, { conversationId, userIds }, ctx) => {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
-      await spend(ctx.services.limiters.groups, viewer.id);
+      await spend(ctx, ctx.services.limiters.groups, viewer.id);
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'members can only be added to a group');
       const added = distinct(userIds);
       checkGroupSize('userIds', distinct([...conversation.memberIds, ...added]).length);

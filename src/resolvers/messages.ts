@@ -122,7 +122,8 @@ export const messageResolvers: Resolvers = {
 
   Mutation: {
     sendMessage: async (_parent, { conversationId, content, clientMessageId }, ctx) => {
-      const { store, pubsub, ids, now, limiters, log, push } = ctx.services;
+      const started = performance.now();
+      const { store, pubsub, ids, now, limiters, log, push, metrics } = ctx.services;
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       checkContent(content);
       const clientId = checkClientMessageId(clientMessageId);
@@ -130,7 +131,7 @@ export const messageResolvers: Resolvers = {
         const other = conversation.memberIds.find((id) => id !== viewer.id);
         if (other !== undefined) await requireNoBlock(ctx, viewer.id, other, 'send them messages');
       }
-      await spend(limiters.messages, viewer.id);
+      await spend(ctx, limiters.messages, viewer.id);
       const { message, created } = await store.messages.append({
         id: ids.next(),
         conversationId: conversation.id,
@@ -142,6 +143,8 @@ export const messageResolvers: Resolvers = {
       // Published on every send, retries included: subscribers drop what they already have,
       // and a retry after a lost publish still reaches them.
       const failed = await publishMessage(pubsub, conversation.memberIds, message);
+      metrics.sendToPublishSeconds.observe((performance.now() - started) / 1000);
+      if (created) metrics.messagesSent.inc();
       // The message is stored: a failed publish is recovered by subscribers' gap reads and `after`.
       if (failed) log.warn(`publish of message ${message.id} failed`, failed.failure);
       // Queued, never awaited: push cannot delay or fail a send. A retry is not pushed twice.
@@ -153,7 +156,7 @@ export const messageResolvers: Resolvers = {
       const { viewer, message, conversation } = await requireMessage(ctx, messageId);
       if (message.senderId !== viewer.id) throw forbidden('Only the sender can edit a message.');
       checkContent(content);
-      await spend(ctx.services.limiters.messages, viewer.id);
+      await spend(ctx, ctx.services.limiters.messages, viewer.id);
       const change = await ctx.services.store.messages.edit(message.id, content, ctx.services.now());
       return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
     },
@@ -170,7 +173,7 @@ export const messageResolvers: Resolvers = {
       const { viewer, message, conversation } = await requireMessage(ctx, messageId);
       checkEmoji(emoji);
       if (message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(viewer.id))) return message;
-      await spend(ctx.services.limiters.messages, viewer.id);
+      await spend(ctx, ctx.services.limiters.messages, viewer.id);
       const { store, now } = ctx.services;
       const change = await store.messages.react(message.id, viewer.id, emoji, now(), limits.reactionsMax);
       if (unchanged(change, message)) return message;
@@ -212,6 +215,7 @@ export const messageResolvers: Resolvers = {
           afterSeq,
           resumeAfter,
           budget: ctx.budget,
+          onDelivered: (count) => ctx.services.metrics.deliveries.inc(count),
         });
       },
       resolve: (message: MessageRecord) => message,

@@ -69,7 +69,7 @@ export const userResolvers: Resolvers = {
   Mutation: {
     signUp: async (_parent, { username, password, displayName }, ctx) => {
       const { services } = ctx;
-      await spend(services.limiters.auth, ctx.clientAddress);
+      await spend(ctx, services.limiters.auth, ctx.clientAddress);
       const name = normalizeUsername(username);
       checkPassword(password);
       const display = normalizeDisplayName(displayName, name);
@@ -86,13 +86,13 @@ export const userResolvers: Resolvers = {
 
     logIn: async (_parent, { username, password }, ctx) => {
       const { services } = ctx;
-      await spend(services.limiters.auth, ctx.clientAddress);
+      await spend(ctx, services.limiters.auth, ctx.clientAddress);
       const refused = unauthenticated('Wrong username or password.');
       const name = username.trim().toLowerCase();
       // Guesses at one account from many addresses: each try takes one of the account's allowances wherever
       // it comes from, before any hashing, and a success gives it back, so that only failures count.
       const account = limits.usernamePattern.test(name) ? name : '(not a username)';
-      await spend(services.limiters.loginFailures, account);
+      await spend(ctx, services.limiters.loginFailures, account);
       let user: UserRecord | null;
       try {
         user = await checkCredentials(ctx, name, password);

@@ -19,6 +19,8 @@ export interface ErrorFormatterOptions {
   logError: (message: string, error: unknown) => void;
   /** Where failures of a backing service are reported (an outage, not a bug). @default logError */
   logUnavailable?: (message: string, error: unknown) => void;
+  /** Told the code of every error answered. @default nothing */
+  onError?: (code: string) => void;
 }
 
 /**
@@ -27,8 +29,18 @@ export interface ErrorFormatterOptions {
  * keep their message; anything else is logged and becomes a generic
  * INTERNAL_SERVER_ERROR.
  */
-export function createErrorFormatter({ development, logError, logUnavailable = logError }: ErrorFormatterOptions) {
+export function createErrorFormatter(options: ErrorFormatterOptions) {
+  const { onError = () => undefined } = options;
+  const format = createFormat(options);
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    const shaped = format(formatted, error);
+    onError(String(shaped.extensions?.code ?? ErrorCode.Internal));
+    return shaped;
+  };
+}
+
+function createFormat({ development, logError, logUnavailable = logError }: ErrorFormatterOptions) {
+  return function format(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const cause = unwrapResolverError(error);
     if (cause instanceof UnavailableError) {
       logUnavailable('unavailable', cause.message);

@@ -90,6 +90,11 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
       .status(problems.length === 0 ? 200 : 503)
       .json(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', reasons: problems });
   });
+  // Prometheus text format. Nothing in it identifies a user; still, serve it to the scraper only (see README).
+  app.get('/metrics', async (_req, res) => {
+    const { registry } = services.metrics;
+    res.type(registry.contentType).send(await registry.metrics());
+  });
   app.use(
     '/graphql',
     browserCors(cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins })),

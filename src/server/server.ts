@@ -50,6 +50,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     development: config.development,
     logError: (message, error) => log.error(message, error),
     logUnavailable: (message, error) => log.warn(message, error),
+    onError: (code) => services.metrics.errors.inc({ code }),
   });
   const validationRules = [maxFieldsRule(config.maxQueryFields)];
 

@@ -20,6 +20,7 @@ import type { PubSub } from '../pubsub/pubsub';
 import { createPushSender } from '../push/fcm';
 import { createPushNotifier, type PushNotifierOptions, type PushSender } from '../push/notifier';
 import type { Services } from '../resolvers/context';
+import { createMetrics } from './metrics';
 import type { Store } from '../store/store';
 
 /** What the services of one process are built from; everything but config, store and pubsub has a default. */
@@ -92,6 +93,7 @@ export function createServices(options: ServiceOptions): Services {
     },
     // scrypt runs on libuv's 4 threads: more at once only queue there, unseen and unbounded.
     passwordHashing: createConcurrencyLimit({ concurrency: 4, maxWaiting: config.passwordHashQueue }),
+    metrics: createMetrics({ pubsubReconnects: () => pubsub.reconnects() }),
     now: options.now ?? (() => new Date()),
   };
 }

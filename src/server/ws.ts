@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import {
+  getOperationAST,
   GraphQLError,
+  Kind,
   parse,
   specifiedRules,
   subscribe,
@@ -24,6 +26,12 @@ import type { createErrorFormatter } from './formatError';
 import { checkResponseCost } from './queryLimits';
 import { createSessionWatch } from './sessionWatch';
 import { createSharedDelivery, type DeliveryTarget, type SharedPlan } from './sharedDelivery';
+
+/** The first root field an operation selects (a subscription has exactly one). */
+function rootField(document: DocumentNode, operationName: string | null | undefined): string {
+  const selection = getOperationAST(document, operationName)?.selectionSet.selections[0];
+  return selection?.kind === Kind.FIELD ? selection.name.value : 'unknown';
+}
 
 /** Options of `attachGraphqlWs`. */
 export interface GraphqlWsOptions {
@@ -62,6 +70,24 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
   const sessions = createSessionWatch(services);
   /** Subscriptions delivered through `shared`, by their context. */
   const sharedTargets = new WeakMap<Context, { plan: SharedPlan; target: DeliveryTarget }>();
+  /** The root field of each running subscription, by connection and id, for the subscriptions gauge. */
+  const running = new WeakMap<object, Map<string, string>>();
+  const { metrics } = services;
+  const started = (ctx: object, id: string, field: string) => {
+    let mine = running.get(ctx);
+    if (!mine) running.set(ctx, (mine = new Map()));
+    if (mine.has(id)) return;
+    mine.set(id, field);
+    metrics.subscriptions.inc({ field });
+  };
+  const ended = (ctx: object, id?: string) => {
+    const mine = running.get(ctx);
+    for (const [key, field] of mine ?? []) {
+      if (id !== undefined && key !== id) continue;
+      mine!.delete(key);
+      metrics.subscriptions.dec({ field });
+    }
+  };
   /** Parsed and validated documents by their text: subscribers mostly send the same few. */
   const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
 
@@ -141,6 +167,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         viewers.set(ctx, { claims: auth.claims, budget: connectionBudget(ctx.extra.socket) });
         sessions.opened(ctx.extra.socket, auth.claims);
         connections.open++;
+        metrics.connections.inc();
         await services.presence.connected(auth.claims.userId);
         return true;
       },
@@ -150,6 +177,8 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         viewers.delete(ctx);
         sessions.closed(ctx.extra.socket, viewer.claims);
         connections.open--;
+        metrics.connections.dec();
+        ended(ctx);
         void services.presence.disconnected(viewer.claims.userId);
       },
       onSubscribe: (ctx, id, payload) => {
@@ -175,6 +204,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         const plan = shared.plan(document, operationName);
         if (plan)
           sharedTargets.set(contextValue, { plan, target: { id, socket: ctx.extra.socket, budget: viewer.budget } });
+        started(ctx, id, rootField(document, operationName));
         return { schema, document, operationName, variableValues: variables, contextValue };
       },
       onNext: (ctx, _id, _payload, _args, result) => {
@@ -182,7 +212,11 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         viewers.get(ctx)?.budget.take(0);
         return result.errors ? formatResult(result) : undefined;
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onError: (ctx, id, _payload, errors) => {
+        ended(ctx, id);
+        return errors.map(format);
+      },
+      onComplete: (ctx, id) => ended(ctx, id),
     },
     wsServer,
     // Pings often enough that a connection that stopped answering is dropped well within the presence timeout.

@@ -79,6 +79,7 @@ export function observePubSub(inner: PubSub): ObservedPubSub {
       return wrapped;
     },
     close: () => inner.close(),
+    reconnects: () => inner.reconnects(),
     subscriberCount: (topic, key) => counts.get(`${topic}:${key}`) ?? 0,
     async waitForSubscribers(topic, key, count = 1, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
