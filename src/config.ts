@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isLogLevel, type LogLevel } from './lib/log';
+import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from './lib/log';
 import { MAX_WORKER_ID } from './cluster/ids';
 
 /** Everything the server reads from its environment; `loadConfig` is the only reader. */
@@ -23,6 +23,8 @@ export interface Config {
   workerId: number | undefined;
   /** LOG_LEVEL: debug, info, warn, error or silent. @default info */
   logLevel: LogLevel;
+  /** LOG_FORMAT: json (one object per line) or pretty. @default json when NODE_ENV=production, else pretty */
+  logFormat: LogFormat;
   /** CORS_ORIGIN: allowed browser origins, comma-separated, or *. @default * */
   corsOrigins: string[] | '*';
   /** MESSAGE_RATE_BURST / MESSAGE_RATE_PER_SECOND: sendMessage per user. @default 100 / 20 */
@@ -169,6 +171,8 @@ export function loadConfig(env: Env): Config {
   const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
   if (!isLogLevel(logLevel))
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
+  const logFormat = optional(env, 'LOG_FORMAT') ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty');
+  if (!isLogFormat(logFormat)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${logFormat}"`);
   const cors = optional(env, 'CORS_ORIGIN') ?? '*';
   return {
     port: integer(env, 'PORT', 4000, 0, 65535),
@@ -179,6 +183,7 @@ export function loadConfig(env: Env): Config {
     tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
     workerId: env.WORKER_ID?.trim() ? integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID) : undefined,
     logLevel,
+    logFormat,
     corsOrigins:
       cors === '*'
         ? '*'

@@ -13,7 +13,7 @@ import { startServer } from './server/server';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, { format: config.logFormat });
   if (config.jwtSecretGenerated) {
     log.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process exits');
   }

@@ -1,5 +1,5 @@
 import { codes, gql, gqlOk, signUp, subscribe, wsClient } from './helpers/client';
-import { startTestServer, useTestServer } from './helpers/server';
+import { captureLog, startTestServer, useTestServer } from './helpers/server';
 import { createMemoryStore } from '../src/store/memory';
 import { MESSAGE_ADDED_IDS } from './helpers/operations';
 
@@ -55,11 +55,8 @@ describe('HTTP', () => {
   });
 
   it('answers a subscription sent over HTTP with BAD_USER_INPUT naming the ws:// URL, and logs no error', async () => {
-    const lines: string[] = [];
-    const capture = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
-    const logged = await startTestServer({
-      log: { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') },
-    });
+    const { log, lines } = captureLog();
+    const logged = await startTestServer({ log });
     try {
       const user = await signUp(logged.url, 'http_sub');
       lines.length = 0; // what start-up said
@@ -69,7 +66,7 @@ describe('HTTP', () => {
         expect(res.errors![0]!.message).toContain(logged.wsUrl);
         expect(res.status).toBe(400);
       }
-      expect(lines.filter((line) => !line.startsWith('debug'))).toEqual([]);
+      expect(lines.filter((line) => line.level !== 'debug')).toEqual([]);
     } finally {
       await logged.stop();
     }

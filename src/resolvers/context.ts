@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Auth } from '../auth/session';
 import type { ScryptParams } from '../auth/passwords';
 import type { Revocations } from '../auth/revocations/revocations';
@@ -53,6 +54,8 @@ export interface Context {
   clientAddress: string;
   /** What a subscription's waiting events are charged to: its WebSocket connection's bound. */
   budget?: ByteBudget;
+  /** Names this operation in logs and in its errors' `extensions.requestId`. */
+  requestId: string;
 }
 
 /** A context for one operation, with its own DataLoaders. */
@@ -60,13 +63,18 @@ export function createContext(
   services: Services,
   auth: Auth,
   clientAddress: string,
-  { cacheLoaders = true, budget }: { cacheLoaders?: boolean; budget?: ByteBudget } = {},
+  {
+    cacheLoaders = true,
+    budget,
+    requestId = randomUUID(),
+  }: { cacheLoaders?: boolean; budget?: ByteBudget; requestId?: string } = {},
 ): Context {
   return {
     services,
     auth,
     clientAddress,
     budget,
+    requestId,
     loaders: createLoaders(services.store, services.presence, { cache: cacheLoaders }),
   };
 }

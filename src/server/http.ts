@@ -5,6 +5,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { authenticateRequest } from '../auth/session';
 import { ErrorCode } from '../contract/errors';
@@ -71,6 +72,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
     stopOnTerminationSignals: false,
     plugins: [
+      operationLog(services),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       drainWebSockets,
       operationLimits,
@@ -97,19 +99,64 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   });
   app.use(
     '/graphql',
+    assignRequestId,
     browserCors(cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins })),
     express.json({ limit: MAX_PAYLOAD_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) =>
+      context: async ({ req, res }) =>
         createContext(
           services,
           await authenticateRequest(services.tokens, services.revocations, req.headers.authorization),
           req.ip ?? 'unknown',
+          { requestId: String(res.locals.requestId) },
         ),
     }),
   );
   app.use(bodyErrors);
   return apollo;
+}
+
+/** A request id the client sent (X-Request-Id, from a proxy say) is kept if it is a plain token; else a new one. */
+const assignRequestId: RequestHandler = (req, res, next) => {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+  res.locals.requestId = id;
+  res.setHeader('x-request-id', id);
+  next();
+};
+
+/**
+ * One debug line per HTTP operation (request id, operation, user, time, error
+ * codes; never variables, which hold passwords), and the request id in every
+ * error's extensions, so that a client's report finds the line.
+ */
+function operationLog(services: Services): ApolloServerPlugin<Context> {
+  return {
+    requestDidStart: async ({ contextValue }) => {
+      const started = performance.now();
+      return {
+        willSendResponse: async ({ response, operation, operationName }) => {
+          const body = response.body;
+          const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
+          for (const error of errors ?? []) {
+            (error as { extensions?: Record<string, unknown> }).extensions = {
+              ...error.extensions,
+              requestId: contextValue.requestId,
+            };
+          }
+          if (!services.log.debugEnabled) return;
+          services.log.debug('http operation', {
+            requestId: contextValue.requestId,
+            operation: operation?.operation ?? null,
+            operationName: operationName ?? null,
+            userId: 'userId' in contextValue.auth ? contextValue.auth.userId : null,
+            ms: Math.round((performance.now() - started) * 10) / 10,
+            errors: (errors ?? []).map((e) => e.extensions?.code ?? null),
+          });
+        },
+      };
+    },
+  };
 }
 
 /** CORS is a browser's concern: a request without an Origin header (servers, apps, curl) needs none of its headers. */
@@ -120,6 +167,7 @@ const browserCors =
 
 /** Refused bodies (malformed JSON, too large) answered in GraphQL's error shape, never as an HTML page. */
 const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
+  const requestId = res.locals.requestId as string | undefined;
   if (res.headersSent) return next(error);
   const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
   const message =
@@ -131,5 +179,5 @@ const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string
           ? 'The request could not be read.'
           : 'Internal server error.';
   const code = status < 500 ? ErrorCode.BadUserInput : ErrorCode.Internal;
-  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  res.status(status).json({ errors: [{ message, extensions: { code, ...(requestId ? { requestId } : {}) } }] });
 };

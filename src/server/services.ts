@@ -55,7 +55,7 @@ export interface ServiceOptions {
 /** Builds every service of one process once: the one place each feature is wired. */
 export function createServices(options: ServiceOptions): Services {
   const { config, store, pubsub, redis = null } = options;
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel, { format: config.logFormat });
   const makePresence =
     options.presence ??
     (redis

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   getOperationAST,
@@ -9,6 +10,7 @@ import {
   validate,
   type DocumentNode,
   type ExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
@@ -65,7 +67,11 @@ const MAX_KNOWN_DOCUMENTS = 1000;
  */
 export function attachGraphqlWs(options: GraphqlWsOptions) {
   const { wsServer, schema, services, formatError, validationRules, connections } = options;
-  const viewers = new WeakMap<WsContext<Record<string, unknown>, Extra>, { claims: TokenClaims; budget: ByteBudget }>();
+  const viewers = new WeakMap<
+    WsContext<Record<string, unknown>, Extra>,
+    { claims: TokenClaims; budget: ByteBudget; connectionId: string; since: number }
+  >();
+  const { log } = services;
   const rules = [...specifiedRules, ...validationRules];
   const sessions = createSessionWatch(services);
   /** Subscriptions delivered through `shared`, by their context. */
@@ -80,14 +86,20 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     mine.set(id, field);
     metrics.subscriptions.inc({ field });
   };
-  const ended = (ctx: object, id?: string) => {
+  const ended = (ctx: WsContext<Record<string, unknown>, Extra>, id?: string) => {
     const mine = running.get(ctx);
     for (const [key, field] of mine ?? []) {
       if (id !== undefined && key !== id) continue;
       mine!.delete(key);
       metrics.subscriptions.dec({ field });
+      if (log.debugEnabled) log.debug('subscription ended', { requestId: requestIdOf(ctx, key), field });
     }
   };
+  /** A subscription's request id: its connection's id and its own, as errors and log lines carry it. */
+  const requestIdOf = (ctx: WsContext<Record<string, unknown>, Extra>, id: string) =>
+    `${viewers.get(ctx)?.connectionId ?? 'unauthenticated'}/${id}`;
+  const withRequestId = (errors: readonly GraphQLFormattedError[], requestId: string) =>
+    errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId } }));
   /** Parsed and validated documents by their text: subscribers mostly send the same few. */
   const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
 
@@ -164,21 +176,35 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
           return false;
         }
-        viewers.set(ctx, { claims: auth.claims, budget: connectionBudget(ctx.extra.socket) });
+        const connectionId = randomUUID();
+        viewers.set(ctx, {
+          claims: auth.claims,
+          budget: connectionBudget(ctx.extra.socket),
+          connectionId,
+          since: Date.now(),
+        });
+        if (log.debugEnabled) {
+          const address = options.clientAddress(ctx.extra.request);
+          log.debug('ws connected', { connectionId, userId: auth.claims.userId, address });
+        }
         sessions.opened(ctx.extra.socket, auth.claims);
         connections.open++;
         metrics.connections.inc();
         await services.presence.connected(auth.claims.userId);
         return true;
       },
-      onClose: (ctx) => {
+      onClose: (ctx, code) => {
         const viewer = viewers.get(ctx);
         if (!viewer) return;
+        ended(ctx);
         viewers.delete(ctx);
+        if (log.debugEnabled) {
+          const { connectionId, claims, since } = viewer;
+          log.debug('ws closed', { connectionId, userId: claims.userId, code, seconds: (Date.now() - since) / 1000 });
+        }
         sessions.closed(ctx.extra.socket, viewer.claims);
         connections.open--;
         metrics.connections.dec();
-        ended(ctx);
         void services.presence.disconnected(viewer.claims.userId);
       },
       onSubscribe: (ctx, id, payload) => {
@@ -197,24 +223,31 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         );
         if (tooCostly) return [tooCostly];
         const address = options.clientAddress(ctx.extra.request);
+        const requestId = `${viewer.connectionId}/${id}`;
         const contextValue = createContext(services, viewer.claims, address, {
           cacheLoaders: false,
           budget: viewer.budget,
+          requestId,
         });
         const plan = shared.plan(document, operationName);
         if (plan)
           sharedTargets.set(contextValue, { plan, target: { id, socket: ctx.extra.socket, budget: viewer.budget } });
-        started(ctx, id, rootField(document, operationName));
+        const field = rootField(document, operationName);
+        started(ctx, id, field);
+        if (log.debugEnabled) log.debug('subscription started', { requestId, field, shared: plan !== null });
         return { schema, document, operationName, variableValues: variables, contextValue };
       },
-      onNext: (ctx, _id, _payload, _args, result) => {
+      onNext: (ctx, id, _payload, _args, result) => {
         // The socket's own unsent buffer counts against the connection's bound too.
         viewers.get(ctx)?.budget.take(0);
-        return result.errors ? formatResult(result) : undefined;
+        if (!result.errors) return undefined;
+        const formatted = formatResult(result);
+        return { ...formatted, errors: withRequestId(formatted.errors!, requestIdOf(ctx, id)) };
       },
       onError: (ctx, id, _payload, errors) => {
+        const requestId = requestIdOf(ctx, id);
         ended(ctx, id);
-        return errors.map(format);
+        return withRequestId(errors.map(format), requestId);
       },
       onComplete: (ctx, id) => ended(ctx, id),
     },

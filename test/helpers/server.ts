@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../src/config';
+import { createLogger, type Logger } from '../../src/lib/log';
 import type { ServerOptions, RunningServer } from '../../src/server/server';
 import { startServer } from '../../src/server/server';
 import { createMemoryPubSub } from '../../src/pubsub/memory';
@@ -131,4 +132,24 @@ export function useTestServer(options: Parameters<typeof startTestServer>[0] = {
     await server?.stop();
   });
   return holder;
+}
+
+/** One parsed JSON log line. */
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A logger at debug that keeps every line, parsed, and the raw text of all of them (to search for secrets). */
+export function captureLog(): { log: Logger; lines: LogLine[]; text: () => string } {
+  const raw: string[] = [];
+  const lines: LogLine[] = [];
+  const log = createLogger('debug', {
+    write: (line) => {
+      raw.push(line);
+      lines.push(JSON.parse(line) as LogLine);
+    },
+  });
+  return { log, lines, text: () => raw.join('') };
 }
