@@ -8,6 +8,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+COPY web ./web
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Run: production dependencies and dist/ only, as the unprivileged `node` user.

@@ -20,7 +20,18 @@ const nodeGlobals = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', '.tmp/', 'coverage/', 'src/generated/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.tools/',
+      '.tmp/',
+      'coverage/',
+      'src/generated/',
+      'examples/client/src/gql/',
+      'examples/client/dist/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,6 +10,10 @@ export interface Config {
   host: string | undefined;
   /** NODE_ENV=development: stack traces and internal messages in error responses. @default false */
   development: boolean;
+  /** GRAPHIQL: serve GraphiQL to browsers at GET /graphql. @default true, false when NODE_ENV=production */
+  graphiql: boolean;
+  /** INTROSPECTION: answer introspection queries. @default the same as GRAPHIQL */
+  introspection: boolean;
   /** JWT_SECRET: HMAC key for tokens. @default a random key for this process (tokens die with it) */
   jwtSecret: string;
   /** Whether jwtSecret was generated because JWT_SECRET was unset. */
@@ -119,6 +123,14 @@ function positive(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(true|1|yes|on)$/i.test(raw)) return true;
+  if (/^(false|0|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
 function optional(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
@@ -173,11 +185,14 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
   const logFormat = optional(env, 'LOG_FORMAT') ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty');
   if (!isLogFormat(logFormat)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${logFormat}"`);
+  const graphiql = flag(env, 'GRAPHIQL', env.NODE_ENV !== 'production');
   const cors = optional(env, 'CORS_ORIGIN') ?? '*';
   return {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: optional(env, 'HOST'),
     development: env.NODE_ENV === 'development',
+    graphiql,
+    introspection: flag(env, 'INTROSPECTION', graphiql),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
     tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),

@@ -1,11 +1,16 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { authenticateRequest } from '../auth/session';
 import { ErrorCode } from '../contract/errors';
@@ -66,7 +71,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   const apollo = new ApolloServer<Context>({
     schema,
     formatError,
-    introspection: true,
+    introspection: config.introspection,
     includeStacktraceInErrorResponses: config.development,
     validationRules,
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
@@ -78,6 +83,8 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
       operationLimits,
       // No field has a cache hint, and the default cache-control plugin hooks every field resolved.
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo's landing page loads Apollo Sandbox from a CDN: browsers get the bundled GraphiQL instead.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -97,6 +104,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     const { registry } = services.metrics;
     res.type(registry.contentType).send(await registry.metrics());
   });
+  serveGraphiql(app, config.graphiql);
   app.use(
     '/graphql',
     assignRequestId,
@@ -114,6 +122,31 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   );
   app.use(bodyErrors);
   return apollo;
+}
+
+/** Where `npm run build` puts the GraphiQL bundle (scripts/build-graphiql.mjs): beside dist/server, or, running from src, in dist. */
+const graphiqlDirs = [join(__dirname, '..', 'graphiql'), join(__dirname, '..', '..', 'dist', 'graphiql')];
+
+/**
+ * GraphiQL for browsers: GET /graphql asking for HTML gets the page, its
+ * assets come from /graphiql/. Everything is in the bundle; the page makes no
+ * request to any other host. Off (GRAPHIQL=false), such a GET says so.
+ */
+function serveGraphiql(app: Express, enabled: boolean): void {
+  const dir = graphiqlDirs.find((d) => existsSync(join(d, 'index.html')));
+  const page: RequestHandler = (req, res, next) => {
+    // GraphQL over GET (and anything not preferring HTML) stays with Apollo.
+    if (req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
+    if (!enabled) {
+      res.status(404).type('text/plain').send('GraphiQL is off on this server (GRAPHIQL=false).\n');
+    } else if (!dir) {
+      res.status(503).type('text/plain').send('GraphiQL is not built: run `npm run build`.\n');
+    } else {
+      res.sendFile(join(dir, 'index.html'));
+    }
+  };
+  app.get('/graphql', page);
+  if (enabled && dir) app.use('/graphiql', express.static(dir, { index: false, maxAge: '1h' }));
 }
 
 /** A request id the client sent (X-Request-Id, from a proxy say) is kept if it is a plain token; else a new one. */

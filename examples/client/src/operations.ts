@@ -1,0 +1,71 @@
+/** Every operation of this client, typed by the client preset (`npm run codegen` writes src/gql/). */
+import { graphql } from './gql';
+
+export const SignUp = graphql(`
+  mutation SignUp($username: String!, $password: String!) {
+    signUp(username: $username, password: $password) {
+      token
+      user {
+        id
+        username
+      }
+    }
+  }
+`);
+
+export const CreateGroup = graphql(`
+  mutation CreateGroup($title: String!, $memberIds: [ID!]!) {
+    createGroup(title: $title, memberIds: $memberIds) {
+      id
+      title
+    }
+  }
+`);
+
+export const SendMessage = graphql(`
+  mutation SendMessage($conversationId: ID!, $content: String!, $clientMessageId: String) {
+    sendMessage(conversationId: $conversationId, content: $content, clientMessageId: $clientMessageId) {
+      id
+      seq
+    }
+  }
+`);
+
+export const History = graphql(`
+  query History($conversationId: ID!, $last: Int, $before: ID) {
+    messages(conversationId: $conversationId, last: $last, before: $before) {
+      edges {
+        cursor
+        node {
+          id
+          seq
+          content
+          createdAt
+          sender {
+            id
+            username
+          }
+        }
+      }
+      pageInfo {
+        hasPreviousPage
+        startCursor
+      }
+    }
+  }
+`);
+
+export const MessageAdded = graphql(`
+  subscription MessageAdded($conversationId: ID!, $after: ID) {
+    messageAdded(conversationId: $conversationId, after: $after) {
+      id
+      seq
+      content
+      createdAt
+      sender {
+        id
+        username
+      }
+    }
+  }
+`);
