@@ -80,6 +80,11 @@ export interface Config {
   mongodbDb: string | undefined;
   /** REDIS_URL: Redis connection string; unset means in-process pub/sub. */
   redisUrl: string | undefined;
+  /**
+   * REDIS_CLUSTER_NODES: `host:port,host:port,...`, seed nodes of a Redis
+   * Cluster (instead of REDIS_URL): pub/sub on shard channels, spread over the masters.
+   */
+  redisClusterNodes: { host: string; port: number }[] | undefined;
   /** PUBLIC_URL: this process's WebSocket URL as clients reach it. @default ws://<host>:<port>/graphql */
   publicUrl: string | undefined;
   /** DISCOVERY_TTL_MS: a server that stops announcing itself is dropped after this long. @default 15000 */
@@ -150,6 +155,29 @@ function pushCredentials(env: Env): Config['pushCredentials'] {
   }
   const file = optional(env, 'GOOGLE_APPLICATION_CREDENTIALS');
   return file === undefined ? null : { file };
+}
+
+/** REDIS_CLUSTER_NODES as host/port pairs; a ConfigError naming the first that is not one. */
+function clusterNodes(env: Env): Config['redisClusterNodes'] {
+  const raw = optional(env, 'REDIS_CLUSTER_NODES');
+  if (raw === undefined) return undefined;
+  if (optional(env, 'REDIS_URL') !== undefined) {
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_URL for one Redis, or the other for a Redis Cluster',
+    );
+  }
+  return raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((node) => {
+      const match = /^([^\s:/]+|\[[0-9a-f:]+\]):(\d{1,5})$/i.exec(node);
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65535) {
+        throw new ConfigError(`REDIS_CLUSTER_NODES must be host:port pairs separated by commas, got "${node}"`);
+      }
+      return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+    });
 }
 
 /** A connection string of one of `schemes`, checked before anything connects. */
@@ -232,6 +260,7 @@ export function loadConfig(env: Env): Config {
     mongodbDb: optional(env, 'MONGODB_DB'),
     mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
     redisUrl: connectionUrl(env, 'REDIS_URL', ['redis', 'rediss'], 'redis://localhost:6379'),
+    redisClusterNodes: clusterNodes(env),
     publicUrl: optional(env, 'PUBLIC_URL'),
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),

@@ -116,6 +116,9 @@ describe('start-up errors', () => {
     ['MONGODB_URI', { MONGODB_URI: 'http://db.example:27017' }],
     ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
     ['REDIS_URL', { REDIS_URL: nobodyListens }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'localhost' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1', REDIS_URL: nobodyListens }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1' }],
     ['MONGODB_URI', { MONGODB_URI: 'mongodb://127.0.0.1:1/', MONGODB_TIMEOUT_MS: '300' }],
   ])(
     '%s: one line naming the variable, exit code 1, no stack trace (%j)',

@@ -4,7 +4,7 @@
  * Redis cannot be reached, so that an outage neither fails requests nor lifts
  * every limit).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /** Allowances per key (user id, client address, account name). */
@@ -28,7 +28,7 @@ export interface RateLimitOptions {
   /** Distinguishes this limiter's keys from other limiters' in a shared store. */
   name: string;
   /** Shared through this Redis when given. @default null: this process alone */
-  redis?: Redis | null;
+  redis?: RedisClient | null;
 }
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

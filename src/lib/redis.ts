@@ -1,5 +1,26 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './log';
+
+/** A connection to one Redis, or to a Redis Cluster: the commands this project uses work on either. */
+export type RedisClient = Redis | Cluster;
+
+/** Where a Redis Cluster is: some of its nodes (seeds); the rest are discovered from them. */
+export interface ClusterSeeds {
+  nodes: { host: string; port: number }[];
+}
+
+/** Logs a connection's first error of an outage and its return, once each. */
+function logOutages(client: RedisClient, role: string, log?: Logger): void {
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (!down) log?.warn(`redis (${role}): ${error.message}`);
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) log?.info(`redis (${role}): connected again`);
+    down = false;
+  });
+}
 
 /**
  * A Redis connection for `role`. Commands fail at once while disconnected
@@ -14,15 +35,31 @@ export async function connectRedis(url: string, role: string, log?: Logger): Pro
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
   });
-  let down = false;
-  client.on('error', (error: Error) => {
-    if (!down) log?.warn(`redis (${role}): ${error.message}`);
-    down = true;
+  logOutages(client, role, log);
+  await client.connect();
+  return client;
+}
+
+/**
+ * A Redis Cluster connection for `role`, as `connectRedis` behaves for one
+ * Redis. The `subscriber` role subscribes to shard channels (SSUBSCRIBE), each
+ * on a connection to the master that owns the channel's slot; the `publisher`
+ * role pipelines the commands of one tick per node (a group message's
+ * SPUBLISHes leave as one batch per master).
+ */
+export async function connectRedisCluster(seeds: ClusterSeeds, role: string, log?: Logger): Promise<Cluster> {
+  const client = new Cluster(seeds.nodes, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableAutoPipelining: role === 'publisher',
+    shardedSubscribers: role === 'subscriber',
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    redisOptions: {
+      connectionName: `chat-api:${role}`,
+      maxRetriesPerRequest: 1,
+    },
   });
-  client.on('ready', () => {
-    if (down) log?.info(`redis (${role}): connected again`);
-    down = false;
-  });
+  logOutages(client, role, log);
   await client.connect();
   return client;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis';
 import type { Logger } from '../lib/log';
 import { createConnectionCounter, type PresenceOptions, type PresenceRecord, type PresenceTracker } from './presence';
 
@@ -11,7 +11,7 @@ export interface RedisPresenceOptions extends PresenceOptions {
    * @default 30000
    */
   timeoutMs?: number;
-  /** @default 'chat:presence:' */
+  /** All keys' prefix; its `{...}` hash tag keeps them in one slot of a Redis Cluster (the scripts need that). @default 'chat:presence:{presence}:' */
   keyPrefix?: string;
   log?: Logger;
 }
@@ -72,8 +72,8 @@ return gone`;
  * OFFLINE. ONLINE and OFFLINE transitions are decided atomically in Redis too,
  * so each is reported once, by the process that caused it.
  */
-export function createRedisPresence(redis: Redis, options: RedisPresenceOptions): PresenceTracker {
-  const { timeoutMs = 30_000, keyPrefix = 'chat:presence:', log, onChange } = options;
+export function createRedisPresence(redis: RedisClient, options: RedisPresenceOptions): PresenceTracker {
+  const { timeoutMs = 30_000, keyPrefix = 'chat:presence:{presence}:', log, onChange } = options;
   const now = options.now ?? Date.now;
   const instance = randomUUID();
   const devicesPrefix = `${keyPrefix}devices:`;

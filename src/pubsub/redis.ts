@@ -1,5 +1,5 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis';
 import { UnavailableError } from '../lib/unavailable';
 import {
   channelName,
@@ -15,9 +15,16 @@ import { channelsOf, createSubscriptionRegistry } from './queue';
 /** Options of `createRedisPubSub`. */
 export interface RedisPubSubOptions extends PubSubOptions {
   /** The process's one publishing connection. */
-  publisher: Redis;
+  publisher: RedisClient;
   /** The process's one subscribing connection (it enters subscriber mode). */
-  subscriber: Redis;
+  subscriber: RedisClient;
+  /**
+   * Shard channels (SPUBLISH/SSUBSCRIBE, Redis 7) instead of classic ones: on a
+   * Redis Cluster a classic PUBLISH goes to every node, a shard channel's only
+   * to the master that owns its slot, so delivery grows with the masters.
+   * Needs Cluster connections made by `connectRedisCluster`. @default false
+   */
+  sharded?: boolean;
   /** Told of Redis commands that failed in the background (an UNSUBSCRIBE during an outage). @default ignored */
   onBackgroundError?: (error: Error) => void;
 }
@@ -62,7 +69,7 @@ type PendingSubscribes = Map<string, { pending?: { catch?: (onRejected: () => vo
  * PUNSUBSCRIBE without awaiting them, and while Redis is down their rejection
  * would go unhandled and end the process. Here it is handed to `onError`.
  */
-function withUnsubscribeFailuresHandled(subscriber: Redis, onError: (error: Error) => void): Redis {
+function withUnsubscribeFailuresHandled<C extends RedisClient>(subscriber: C, onError: (error: Error) => void): C {
   return new Proxy(subscriber, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
@@ -73,6 +80,37 @@ function withUnsubscribeFailuresHandled(subscriber: Redis, onError: (error: Erro
         if (result instanceof Promise) result.catch(onError);
         return result;
       };
+    },
+  });
+}
+
+/** What ioredis keeps of a cluster's shard subscribers (not part of its typed API). */
+type ShardSubscriberGroup = { hasUnhealthySubscribers?: () => boolean };
+
+/**
+ * Whether every master's shard subscriber of a cluster connection is up.
+ * ioredis has no public API for it; should its internals change, this says
+ * yes, and a reconnect is reported at its first `subscribersReady` as before.
+ */
+function shardSubscribersHealthy(client: RedisClient): boolean {
+  const group = (client as unknown as { shardedSubscribers?: ShardSubscriberGroup }).shardedSubscribers;
+  return typeof group?.hasUnhealthySubscribers === 'function' ? !group.hasUnhealthySubscribers() : true;
+}
+
+/**
+ * `client` with RedisPubSub's classic pub/sub commands turned into their
+ * shard-channel equivalents (graphql-redis-subscriptions knows only the
+ * classic ones): SUBSCRIBE → SSUBSCRIBE, UNSUBSCRIBE → SUNSUBSCRIBE,
+ * PUBLISH → SPUBLISH. Patterns have no sharded form and are never used here.
+ */
+function asShardChannels<C extends RedisClient>(client: C): C {
+  const renamed: Record<string, string> = { subscribe: 'ssubscribe', unsubscribe: 'sunsubscribe', publish: 'spublish' };
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'punsubscribe') return () => Promise.resolve(0);
+      const name = typeof property === 'string' ? (renamed[property] ?? property) : property;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
   });
 }
@@ -94,14 +132,16 @@ function withUnsubscribeFailuresHandled(subscriber: Redis, onError: (error: Erro
  * RedisPubSub leaves behind can end the process.
  */
 export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
-  const { publisher, subscriber, maxQueue = 10_000, onBackgroundError = () => undefined } = options;
+  const { publisher, subscriber, maxQueue = 10_000, onBackgroundError = () => undefined, sharded = false } = options;
   /** The size on the wire of each event received, for subscribers' byte budgets. */
   const sizes = new WeakMap<object, number>();
   const received = createRecentTexts();
   publisher.defineCommand(PUBLISH_MANY, { numberOfKeys: 0, lua: PUBLISH_MANY_LUA });
   const engine = new RedisPubSub({
-    publisher,
-    subscriber: withUnsubscribeFailuresHandled(subscriber, onBackgroundError),
+    publisher: sharded ? asShardChannels(publisher) : publisher,
+    subscriber: withUnsubscribeFailuresHandled(sharded ? asShardChannels(subscriber) : subscriber, onBackgroundError),
+    // Shard channels' messages arrive as `smessage`; nothing is ever pattern-subscribed.
+    ...(sharded ? { messageEventName: 'smessage', pmessageEventName: 'spmessage-unused' } : {}),
     // Parsed once per process and shared by its listeners, as RedisPubSub does by default; the size is kept.
     // One event published on many channels (a group's members) arrives once per channel: parsed once too.
     deserializer: (source) => {
@@ -135,16 +175,31 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       },
     );
   };
-  subscriber.on('close', onClose);
-  subscriber.on('ready', onReady);
+  // On a cluster, each master's shard subscriber drops alone (`-node`); ioredis re-creates it and
+  // re-subscribes its channels, then says `subscribersReady`.
+  const [closed, ready] = sharded ? ['-node', 'subscribersReady'] : ['close', 'ready'];
+  const onShardsReady = () => {
+    // ioredis says this after every attempt, also while a master is still away: only once all are back.
+    if (!interrupted || !shardSubscribersHealthy(subscriber)) return;
+    interrupted = false;
+    reconnects++;
+    registry.missedEvents();
+  };
+  subscriber.on(closed, onClose);
+  subscriber.on(ready, sharded ? onShardsReady : onReady);
 
   return {
     reconnects: () => reconnects,
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
       const channels = (typeof keys === 'string' ? [keys] : keys).map((key) => channelName(topic, key));
       if (channels.length === 1) return engine.publish(channels[0]!, event);
-      if (channels.length > 1)
+      if (channels.length > 1 && sharded) {
+        // A script may only touch one slot: one SPUBLISH per channel, pipelined per master by the connection.
+        const text = JSON.stringify(event);
+        await Promise.all(channels.map((channel) => publisher.spublish(channel, text)));
+      } else if (channels.length > 1) {
         await (publisher as unknown as PublishMany)[PUBLISH_MANY](JSON.stringify(event), ...channels);
+      }
     },
 
     async subscribe<T extends Topic>(
@@ -152,7 +207,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       keys: string | readonly string[],
       options: SubscribeOptions = {},
     ): Promise<Subscription<Topics[T]>> {
-      if (subscriber.status !== 'ready') {
+      if (subscriber.status !== 'ready' || (sharded && interrupted)) {
         throw new UnavailableError('pub/sub', new Error(`Redis subscriber connection is ${subscriber.status}`));
       }
       const channels = channelsOf(topic, keys);
@@ -179,8 +234,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     },
 
     async close() {
-      subscriber.off('close', onClose);
-      subscriber.off('ready', onReady);
+      subscriber.off(closed, onClose);
+      subscriber.off(ready, sharded ? onShardsReady : onReady);
       registry.endAll();
     },
   };

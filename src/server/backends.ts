@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import { connectRedis, connectRedisCluster, type RedisClient } from '../lib/redis';
 import type { Db } from 'mongodb';
 import { ConfigError, type Config } from '../config';
 import type { Logger } from '../lib/log';
-import { connectRedis } from '../lib/redis';
+
 import { createMemoryPubSub } from '../pubsub/memory';
 import type { PubSub } from '../pubsub/pubsub';
 import { createRedisPubSub } from '../pubsub/redis';
@@ -15,7 +15,7 @@ export interface Backends {
   store: Store;
   pubsub: PubSub;
   /** The Redis connection for everything but pub/sub (leases, registry), when there is Redis. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   /** The MongoDB database, when there is MongoDB (worker-id leases without Redis). */
   mongoDb: Db | null;
   /** What keeps this process from serving fully right now (a backend it cannot reach); empty when ready. */
@@ -48,7 +48,8 @@ async function probe(problem: string, check: () => Promise<unknown>): Promise<st
 
 /**
  * The backends `config` asks for: MongoDB when MONGODB_URI is set, Redis when
- * REDIS_URL is set, else the embedded default (memory store, in-process pub/sub).
+ * REDIS_URL is set (a Redis Cluster with REDIS_CLUSTER_NODES), else the
+ * embedded default (memory store, in-process pub/sub).
  */
 export async function openBackends(config: Config, log: Logger): Promise<Backends> {
   const closers: (() => Promise<unknown>)[] = [];
@@ -74,13 +75,18 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       log.info('store: in-memory (embedded default; data is lost on exit)');
     }
     let pubsub: PubSub;
-    let redis: Redis | null = null;
-    if (config.redisUrl) {
+    let redis: RedisClient | null = null;
+    const cluster = config.redisClusterNodes;
+    if (config.redisUrl || cluster) {
+      const variable = cluster ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+      const where = cluster ? cluster.map((n) => `${n.host}:${n.port}`).join(',') : withoutPassword(config.redisUrl!);
+      const connect = (role: string): Promise<RedisClient> =>
+        cluster ? connectRedisCluster({ nodes: cluster }, role, log) : connectRedis(config.redisUrl!, role, log);
       // The process ends on this error (main.ts), so connections that did not come up need no closing.
       const [publisher, subscriber, general] = await Promise.all(
-        ['publisher', 'subscriber', 'general'].map((role) => connectRedis(config.redisUrl!, role, log)),
+        ['publisher', 'subscriber', 'general'].map(connect),
       ).catch((error: Error) => {
-        throw new ConfigError(`REDIS_URL: cannot connect to ${withoutPassword(config.redisUrl!)}: ${error.message}`);
+        throw new ConfigError(`${variable}: cannot connect to ${where}: ${error.message}`);
       });
       closers.push(() =>
         Promise.all([publisher, subscriber, general].map((c) => c!.quit().catch(() => c!.disconnect()))),
@@ -88,6 +94,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       pubsub = createRedisPubSub({
         publisher: publisher!,
         subscriber: subscriber!,
+        sharded: cluster !== undefined,
         // An UNSUBSCRIBE lost in an outage: the listener is gone here, and what Redis still sends that channel is dropped.
         onBackgroundError: (error) => log.debug(`redis (subscriber): ${error.message}`),
       });
@@ -99,7 +106,11 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
         );
       }
       probes.push(() => probe('Redis unreachable', () => general!.ping()));
-      log.info('pub/sub: Redis (processes sharing this Redis deliver to each other)');
+      log.info(
+        cluster
+          ? `pub/sub: Redis Cluster, shard channels (seed nodes ${where})`
+          : 'pub/sub: Redis (processes sharing this Redis deliver to each other)',
+      );
     } else {
       pubsub = createMemoryPubSub();
       log.info('pub/sub: in-process (single process)');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis';
 import { defaultScryptParams, type ScryptParams } from '../auth/passwords';
 import { createMemoryRevocations } from '../auth/revocations/memory';
 import { createRedisRevocations } from '../auth/revocations/redis';
@@ -32,7 +32,7 @@ export interface ServiceOptions {
    * The general-purpose Redis connection, when there is Redis: presence and
    * discovery then work across processes. @default null: this process alone
    */
-  redis?: Redis | null;
+  redis?: RedisClient | null;
   /** @default a logger at config.logLevel */
   log?: Logger;
   /** Password hashing cost. @default defaultScryptParams */

@@ -78,7 +78,8 @@ export interface BackendProcess {
   thaw(): void;
 }
 
-function managed(port: number, url: string, launch: () => ChildProcess, cleanup: () => void): BackendProcess {
+/** A server process that `launch` starts, stopped, frozen and restarted on demand; `cleanup` removes its data. */
+export function managed(port: number, url: string, launch: () => ChildProcess, cleanup: () => void): BackendProcess {
   let child: ChildProcess | null = null;
   let output = '';
   const stop = async () => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import type { Logger } from '../../lib/log';
 import { UnavailableError } from '../../lib/unavailable';
 import { createMemoryRevocations } from './memory';
@@ -12,7 +12,7 @@ import type { Revocations } from './revocations';
  * fails, so that logOut never claims what did not happen.
  */
 export function createRedisRevocations(
-  redis: Redis,
+  redis: RedisClient,
   { keyPrefix = 'chat:revoked:', log }: { keyPrefix?: string; log?: Logger } = {},
 ): Revocations {
   const local = createMemoryRevocations();

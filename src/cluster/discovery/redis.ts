@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import type { Logger } from '../../lib/log';
 import type { Discovery, ServerAnnouncement } from './discovery';
 
@@ -7,31 +7,38 @@ import type { Discovery, ServerAnnouncement } from './discovery';
 export interface RedisDiscoveryOptions {
   /** A registration not refreshed for this long is dead. @default 15000 */
   ttlMs?: number;
-  /** @default 'chat:servers:' */
+  /** Both keys' prefix; its `{...}` hash tag keeps them in one slot of a Redis Cluster. @default 'chat:{servers}:' */
   keyPrefix?: string;
   log?: Logger;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 /**
- * Processes announce themselves in Redis, each under its own key with a TTL
- * refreshed by a heartbeat (a third of the TTL), so that a process that dies
- * drops out within the TTL. When Redis cannot be asked, a process answers with
- * its own URL rather than fail.
+ * Processes announce themselves in Redis: each its announcement in one hash
+ * and its expiry in a sorted set, refreshed by a heartbeat (a third of the
+ * TTL), so that a process that dies drops out within the TTL. Both keys share
+ * one hash tag, so this works on a Redis Cluster as on one Redis. When Redis
+ * cannot be asked, a process answers with its own URL rather than fail.
  */
-export function createRedisDiscovery(redis: Redis, options: RedisDiscoveryOptions = {}): Discovery {
-  const { ttlMs = 15_000, keyPrefix = 'chat:servers:', log } = options;
+export function createRedisDiscovery(redis: RedisClient, options: RedisDiscoveryOptions = {}): Discovery {
+  const { ttlMs = 15_000, keyPrefix = 'chat:{servers}:', log, now = Date.now } = options;
+  const infoKey = `${keyPrefix}info`;
+  const expiryKey = `${keyPrefix}expiry`;
   let own = '';
 
   async function liveServers(): Promise<ServerAnnouncement[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 200);
-      keys.push(...found);
-      cursor = next;
-    } while (cursor !== '0');
-    if (keys.length === 0) return [];
-    const values = await redis.mget(...keys);
+    const t = now();
+    const [ids, dead] = await Promise.all([
+      redis.zrangebyscore(expiryKey, t, '+inf'),
+      redis.zrangebyscore(expiryKey, '-inf', `(${t}`),
+    ]);
+    if (dead.length > 0) {
+      // Processes that died: forgotten by whoever notices first.
+      void Promise.all([redis.hdel(infoKey, ...dead), redis.zrem(expiryKey, ...dead)]).catch(() => undefined);
+    }
+    if (ids.length === 0) return [];
+    const values = await redis.hmget(infoKey, ...ids);
     return values.flatMap((v) => {
       try {
         const parsed = v === null ? null : (JSON.parse(v) as ServerAnnouncement);
@@ -56,18 +63,19 @@ export function createRedisDiscovery(redis: Redis, options: RedisDiscoveryOption
     },
     register(url, connections) {
       own = url;
-      const key = `${keyPrefix}${randomUUID()}`;
+      const id = randomUUID();
       const beat = () =>
-        redis
-          .set(key, JSON.stringify({ url, connections: connections() } satisfies ServerAnnouncement), 'PX', ttlMs)
-          .catch((error: Error) => log?.warn(`discovery heartbeat: ${error.message}`));
+        Promise.all([
+          redis.hset(infoKey, id, JSON.stringify({ url, connections: connections() } satisfies ServerAnnouncement)),
+          redis.zadd(expiryKey, now() + ttlMs, id),
+        ]).catch((error: Error) => log?.warn(`discovery heartbeat: ${error.message}`));
       void beat();
       const timer = setInterval(beat, Math.max(100, Math.floor(ttlMs / 3)));
       timer.unref();
       return {
         async stop() {
           clearInterval(timer);
-          await redis.del(key).catch(() => undefined);
+          await Promise.all([redis.hdel(infoKey, id), redis.zrem(expiryKey, id)]).catch(() => undefined);
         },
       };
     },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import { leaseFirstFree, type WorkerLease, type WorkerLeaseOptions } from './lease';
 
 /** Extends the lease only if this process still holds it; re-takes it if it expired unclaimed. */
@@ -17,7 +17,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * stops renewing and its id is free again after the TTL.
  */
 export function leaseWorkerId(
-  redis: Redis,
+  redis: RedisClient,
   options: WorkerLeaseOptions & { /** @default 'chat:worker:' */ keyPrefix?: string },
 ): Promise<WorkerLease> {
   const { ttlMs = 30_000, keyPrefix = 'chat:worker:' } = options;

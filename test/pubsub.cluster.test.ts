@@ -1,0 +1,89 @@
+import type { Cluster } from 'ioredis';
+import { connectRedisCluster } from '../src/lib/redis';
+import { MISSED_EVENTS, type PubSub, type PubSubOptions } from '../src/pubsub/pubsub';
+import { createRedisPubSub } from '../src/pubsub/redis';
+import { backendsAvailable } from './helpers/backends';
+import { shardSubscribers, useRedisCluster } from './helpers/redisCluster';
+import { describePubSub } from './pubsub.conformance';
+
+const run = backendsAvailable('the Redis Cluster pub/sub suite');
+
+(run ? describe : describe.skip)('Redis Cluster pub/sub on shard channels', () => {
+  const cluster = useRedisCluster();
+
+  /** A PubSub on its own cluster connection pair, as one server process has; close() also closes them. */
+  async function open(options: PubSubOptions = {}): Promise<PubSub & { publisher: Cluster; subscriber: Cluster }> {
+    const seeds = { nodes: cluster.current.nodes };
+    const [publisher, subscriber] = await Promise.all([
+      connectRedisCluster(seeds, 'publisher'),
+      connectRedisCluster(seeds, 'subscriber'),
+    ]);
+    const pubsub = createRedisPubSub({ publisher, subscriber, sharded: true, ...options });
+    return {
+      ...pubsub,
+      publisher,
+      subscriber,
+      async close() {
+        await pubsub.close();
+        publisher.disconnect();
+        subscriber.disconnect();
+      },
+    };
+  }
+
+  describePubSub('redis cluster (sharded)', (options) => open(options), { crossInstance: true });
+
+  it('says events may be lost when the master of a channel restarts, then delivers again', async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const subscription = await b.subscribe('messageAdded', 'restarting');
+      const owner = cluster.current.masters.find(
+        (m) => (shardSubscribers(m.port, ['messageAdded:restarting']).get('messageAdded:restarting') ?? 0) > 0,
+      )!;
+      await owner.stop();
+      await expect(a.publish('messageAdded', 'restarting', { leftConversationId: 'lost' })).rejects.toThrow();
+      await owner.start();
+      await cluster.current.waitUntilHealthy();
+      expect((await subscription.next()).value).toBe(MISSED_EVENTS);
+      expect(b.reconnects()).toBe(1);
+      // Live again: what is published now arrives (retried while the cluster settles).
+      for (let delivered = false, round = 0; !delivered; round++) {
+        if (round === 50) throw new Error('nothing delivered after the restart');
+        await a.publish('messageAdded', 'restarting', { leftConversationId: `after${round}` }).catch(() => undefined);
+        const next = await Promise.race([
+          subscription.next(),
+          new Promise<null>((r) => setTimeout(() => r(null), 200)),
+        ]);
+        delivered = next !== null && next.value !== MISSED_EVENTS;
+      }
+      await subscription.return();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+
+  it('spreads channels over every master, each channel on one master only, and delivers across instances', async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const users = Array.from({ length: 60 }, (_, i) => `spread${i}`);
+      const subscription = await b.subscribe('messageAdded', users);
+      const channels = users.map((u) => `messageAdded:${u}`);
+      const perMaster = cluster.current.masters.map((m) => shardSubscribers(m.port, channels));
+      // Each channel is subscribed on exactly one master, and every master holds some.
+      for (const channel of channels) {
+        expect(perMaster.map((counts) => counts.get(channel) ?? 0).reduce((x, y) => x + y, 0)).toBe(1);
+      }
+      for (const counts of perMaster) expect([...counts.values()].filter((n) => n > 0).length).toBeGreaterThan(5);
+      // One event to all of them through the other instance: every channel delivers it once.
+      const event = { userId: 'x', status: 'ONLINE' as const, lastActiveAt: null };
+      await a.publish('presenceChanged', users.slice(0, 1), event);
+      await a.publish('messageAdded', users, { leftConversationId: 'c1' });
+      const got = [];
+      for (let i = 0; i < users.length; i++) got.push((await subscription.next()).value);
+      expect(got).toEqual(users.map(() => ({ leftConversationId: 'c1' })));
+      await subscription.return();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
