@@ -35,7 +35,11 @@ const IDLE = Number(option('idle', 2000));
 const FIXED_RATE = option('rate') === undefined ? null : Number(option('rate'));
 const PEERS = !flags.includes('--no-peers');
 const REDIS_URL = process.env.REDIS_URL;
-const PROCESSES = REDIS_URL ? Number(option('processes', 2)) : 1;
+// A Redis Cluster instead (bench/scaling.mjs starts one): the project's processes get REDIS_CLUSTER_NODES.
+const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES;
+// Redis server pids whose CPU is reported beside the project's (per 1,000 deliveries), when given.
+const REDIS_PIDS = (process.env.BENCH_REDIS_PIDS ?? '').split(',').filter(Boolean).map(Number);
+const PROCESSES = REDIS_URL || REDIS_CLUSTER_NODES ? Number(option('processes', 2)) : 1;
 const content = 'x'.repeat(80);
 
 const children = [];
@@ -133,8 +137,9 @@ function graphqlClient(wsUrl, token, onConnected, onClosed) {
 /** The project's processes: their URLs and pids. */
 async function startProject(redisUrl) {
   const env = {};
-  if (redisUrl) {
-    env.REDIS_URL = redisUrl;
+  if (redisUrl || REDIS_CLUSTER_NODES) {
+    if (REDIS_CLUSTER_NODES) env.REDIS_CLUSTER_NODES = REDIS_CLUSTER_NODES;
+    else env.REDIS_URL = redisUrl;
     // Processes share users and history through one store; a single process may keep them in memory.
     if (PROCESSES > 1 || process.env.MONGODB_URI)
       env.MONGODB_URI = process.env.MONGODB_URI ?? (await privateFerretDB());
@@ -254,6 +259,7 @@ async function measure(rig, pids, rate, received) {
     }
   };
   const cpu0 = cpuMs(pids);
+  const redisCpu0 = cpuMs(REDIS_PIDS);
   if (rate === 0) {
     await Promise.all(
       Array.from({ length: S }, async (_, i) => {
@@ -272,6 +278,7 @@ async function measure(rig, pids, rate, received) {
   const expected = sent * M;
   for (const t0 = now(); received.count < expected && now() - t0 < 10_000; ) await sleep(20);
   const cpu = cpuMs(pids) - cpu0;
+  const redisCpu = cpuMs(REDIS_PIDS) - redisCpu0;
   const lat = received.latencies.sort((a, b) => a - b);
   const pct = (p) =>
     lat.length ? Number(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))].toFixed(1)) : null;
@@ -283,6 +290,7 @@ async function measure(rig, pids, rate, received) {
     sendsPerSec: Math.round(sent / ((now() - start) / 1000)),
     deliveriesPerSec: Math.round(received.count / ((received.last - start) / 1000)),
     cpuMsPer1k: Number(((cpu / Math.max(1, received.count)) * 1000).toFixed(2)),
+    redisCpuMsPer1k: Number(((redisCpu / Math.max(1, received.count)) * 1000).toFixed(2)),
     p50: pct(50),
     p99: pct(99),
   };
@@ -397,10 +405,14 @@ async function idleMemory(servers, n) {
 
 const say = (line) => process.stderr.write(`${line}\n`);
 const results = [];
-const mode = REDIS_URL ? `REDIS_URL, ${PROCESSES} processes` : 'embedded default';
+const mode = REDIS_CLUSTER_NODES
+  ? `REDIS_CLUSTER_NODES, ${PROCESSES} processes`
+  : REDIS_URL
+    ? `REDIS_URL, ${PROCESSES} processes`
+    : 'embedded default';
 const peersRedis = PEERS ? (REDIS_URL ?? (await privateRedis())) : null;
 
-say(`starting the project (${REDIS_URL ? `REDIS_URL, ${PROCESSES} processes` : 'embedded default'})`);
+say(`starting the project (${mode})`);
 const servers = await startProject(REDIS_URL);
 const projectPids = servers.map((s) => s.child.pid);
 const setup = { servers, sendOver: 'http' };

@@ -47,7 +47,12 @@ export async function connectRedis(url: string, role: string, log?: Logger): Pro
  * role pipelines the commands of one tick per node (a group message's
  * SPUBLISHes leave as one batch per master).
  */
-export async function connectRedisCluster(seeds: ClusterSeeds, role: string, log?: Logger): Promise<Cluster> {
+export async function connectRedisCluster(
+  seeds: ClusterSeeds,
+  role: string,
+  log?: Logger,
+  { connectTimeoutMs = 10_000 }: { connectTimeoutMs?: number } = {},
+): Promise<Cluster> {
   const client = new Cluster(seeds.nodes, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -60,6 +65,18 @@ export async function connectRedisCluster(seeds: ClusterSeeds, role: string, log
     },
   });
   logOutages(client, role, log);
-  await client.connect();
+  // ioredis keeps trying a cluster it cannot use (no node answers with usable slots) without ever failing.
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no usable cluster after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), giveUp]);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   return client;
 }

@@ -51,6 +51,8 @@ export async function startRedisCluster(masterCount = 3): Promise<RedisClusterFi
               String(busPort),
               '--bind',
               '127.0.0.1',
+              '--cluster-announce-ip',
+              '127.0.0.1',
               '--cluster-enabled',
               'yes',
               '--cluster-config-file',
