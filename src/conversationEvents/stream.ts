@@ -121,9 +121,10 @@ export async function openConversationEventStream(
       for (const [key, shown] of typing) if (shown.record.conversationId === id) typing.delete(key);
       return [];
     }
-    const shown = typing.get(`${id}\u0000${event.senderId}`);
+    const key = `${id}\u0000${event.senderId}`;
+    const shown = typing.get(key);
     if (!shown) return [];
-    typing.delete(`${id}\u0000${event.senderId}`);
+    typing.delete(key);
     return [ended(shown.record)];
   }
 

@@ -139,6 +139,12 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
     throw new Error(`message ${id}: its document does not settle under concurrent changes`);
   }
 
+  /** The message once its document is refreshed, as the outcome of a change that applied. */
+  async function refreshed(id: string): Promise<MessageChange> {
+    const message = await refresh(id);
+    return message ? { status: 'ok', message } : { status: 'missing' };
+  }
+
   /**
    * Inserts the next revision of a message, `next` deciding it from the
    * newest one (null: nothing to insert, return the message as it is).
@@ -162,8 +168,7 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
           continue;
         }
       }
-      const message = await refresh(id);
-      return message ? { status: 'ok', message } : { status: 'missing' };
+      return refreshed(id);
     }
     throw new Error(`message ${id}: no free revision after ${maxAppendAttempts} attempts`);
   }
@@ -196,8 +201,7 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
         // Reacted already (or concurrently): idempotent.
-        const message = await refresh(id);
-        return message ? { status: 'ok', message } : { status: 'missing' };
+        return refreshed(id);
       }
       if (!known) {
         // Of new emoji added at once, the last to read sees every one that stays (each read follows its own
@@ -209,14 +213,12 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
           return { status: 'too-many' };
         }
       }
-      const message = await refresh(id);
-      return message ? { status: 'ok', message } : { status: 'missing' };
+      return refreshed(id);
     },
     async unreact(id, userId, emoji) {
       if ((await c.messages.countDocuments({ _id: id }, { limit: 1 })) === 0) return { status: 'missing' };
       await c.reactions.deleteOne({ _id: `${id}:${userId}:${emoji}` });
-      const message = await refresh(id);
-      return message ? { status: 'ok', message } : { status: 'missing' };
+      return refreshed(id);
     },
     append: (input) => serialized(input.conversationId, () => appendOnce(input)),
     getMany: (ids) => byIds(c.messages, ids, toMessage),
