@@ -1,7 +1,8 @@
 import { request } from 'node:http';
-import { backendsAvailable, useRedis } from './helpers/backends';
+import { backendsAvailable } from './helpers/backends';
 import { gqlOk, signUp } from './helpers/client';
 import { startServerProcess } from './helpers/process';
+import { useTestRedis } from './helpers/redis';
 import { startTestServer, type TestServer } from './helpers/server';
 
 const LOG_IN = 'mutation($u: String!, $p: String!) { logIn(username: $u, password: $p) { token } }';
@@ -124,11 +125,11 @@ describe('TRUST_PROXY', () => {
 
 const run = backendsAvailable('the shared rate limit suite');
 (run ? describe : describe.skip)('rate limits with Redis', () => {
-  const redis = useRedis();
+  const redis = useTestRedis();
 
   it('are shared by every process, and still apply per process while Redis is down', async () => {
     const env = {
-      REDIS_URL: redis.current.url,
+      ...redis.current.env,
       JWT_SECRET: 'limits-secret-limits-secret-limits-secret',
       AUTH_RATE_BURST: '4',
       AUTH_RATE_PER_SECOND: '0.01',

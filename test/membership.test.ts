@@ -1,8 +1,8 @@
-import { connectRedis } from '../src/lib/redis';
 import { createRedisPubSub } from '../src/pubsub/redis';
-import { backendsAvailable, useRedis } from './helpers/backends';
+import { backendsAvailable } from './helpers/backends';
 import { gqlOk, signUpMany, subscribe, wsClient } from './helpers/client';
 import { CREATE_GROUP, LEAVE, SEND } from './helpers/operations';
+import { useTestRedis } from './helpers/redis';
 import { startTestServer, useTestServer, type TestServer } from './helpers/server';
 
 const LIVE = 'subscription($c: ID) { messageAdded(conversationId: $c) { id seq content } }';
@@ -34,14 +34,18 @@ describe('a member who leaves stops receiving the conversation', () => {
 
 const run = backendsAvailable('the membership catch-up suite');
 (run ? describe : describe.skip)('a member who left while Redis was down', () => {
-  const redis = useRedis();
+  const redis = useTestRedis();
 
   it('gets nothing sent after leaving from the catch-up that follows the reconnect, and FORBIDDEN', async () => {
     const [publisher, subscriber] = await Promise.all(
-      ['publisher', 'subscriber'].map((role) => connectRedis(redis.current.url, role)),
+      ['publisher', 'subscriber'].map((role) => redis.current.connect(role)),
     );
     const server = await startTestServer({
-      pubsub: createRedisPubSub({ publisher: publisher!, subscriber: subscriber! }),
+      pubsub: createRedisPubSub({
+        publisher: publisher!,
+        subscriber: subscriber!,
+        sharded: redis.current.mode === 'cluster',
+      }),
     });
     try {
       const { alice, bob, carol, c } = await group(server);

@@ -11,7 +11,7 @@ const run = backendsAvailable('the Redis Cluster multi-process suite');
 (run ? describe : describe.skip)(
   'two server processes on a 3-master Redis Cluster (REDIS_CLUSTER_NODES) and FerretDB',
   () => {
-    const cluster = useCluster({ redisCluster: true });
+    const cluster = useCluster({ redis: 'cluster' });
     let a: ServerProcess;
     let b: ServerProcess;
     beforeAll(async () => {
@@ -50,7 +50,7 @@ const run = backendsAvailable('the Redis Cluster multi-process suite');
 
       // The members' channels are spread over the masters, each on exactly one.
       const channels = users.slice(1).map((u) => `messageAdded:${u.id}`);
-      const perMaster = cluster.current.redisCluster!.masters.map((m) => shardSubscribers(m.port, channels));
+      const perMaster = cluster.current.redis.cluster!.masters.map((m) => shardSubscribers(m.port, channels));
       for (const channel of channels) {
         expect(perMaster.map((counts) => counts.get(channel) ?? 0).reduce((x, y) => x + y, 0)).toBe(1);
       }
@@ -75,5 +75,30 @@ const run = backendsAvailable('the Redis Cluster multi-process suite');
       await aliceOnline.dispose();
       [...messagesOnB, events, presence].forEach((s) => s.dispose());
     }, 60_000);
+
+    it("loses nothing acknowledged when the master of a member's channel restarts: the subscription catches up from the store", async () => {
+      const [alice, bob] = (await signUpMany(a.url, 2, 'restart')) as [TestUser, TestUser];
+      const c = (await gqlOk(a.url, CREATE_GROUP, { t: 'r', m: [bob.id] }, alice.token)).createGroup.id;
+      const onB = subscribe(wsClient(b.wsUrl, bob.token), MESSAGE_ADDED_AFTER);
+      await probe(a.url, alice, c, [onB]);
+      const shards = cluster.current.redis.cluster!;
+      const channel = `messageAdded:${bob.id}`;
+      const owner = shards.masters.find((m) => (shardSubscribers(m.port, [channel]).get(channel) ?? 0) > 0)!;
+
+      await owner.stop();
+      // Stored and acknowledged while Bob's channel cannot be published to.
+      const during = [];
+      for (let i = 0; i < 3; i++)
+        during.push((await gqlOk(a.url, SEND, { c, t: `during ${i}` }, alice.token)).sendMessage);
+      await owner.start();
+      await shards.waitUntilHealthy();
+
+      const got = (await onB.take(3, 30_000)).map((d) => d.messageAdded);
+      expect(got.map((m) => m.id)).toEqual(during.map((m) => m.id));
+      const after = (await gqlOk(a.url, SEND, { c, t: 'after' }, alice.token)).sendMessage;
+      expect((await onB.take(1, 15_000))[0].messageAdded.id).toBe(after.id);
+      await onB.expectSilence(300);
+      onB.dispose();
+    }, 90_000);
   },
 );

@@ -1,4 +1,4 @@
-import { backendsAvailable, useRedis } from './helpers/backends';
+import { backendsAvailable } from './helpers/backends';
 import { probe, useCluster } from './helpers/cluster';
 import {
   codes,
@@ -12,6 +12,7 @@ import {
 } from './helpers/client';
 import { CREATE_GROUP, MESSAGE_ADDED_AFTER, OPEN_DIRECT, SEND } from './helpers/operations';
 import { startServerProcess, type ServerProcess } from './helpers/process';
+import { useTestRedis } from './helpers/redis';
 
 const run = backendsAvailable('the Redis outage suite');
 
@@ -39,10 +40,10 @@ async function aliveAfter(server: ServerProcess, ms: number): Promise<boolean> {
 }
 
 (run ? describe : describe.skip)('Redis outages (embedded store, Redis pub/sub)', () => {
-  const redis = useRedis();
+  const redis = useTestRedis();
 
   it('subscribing while Redis is down is refused with UNAVAILABLE, the process lives, and all recovers when Redis returns', async () => {
-    const server = await startServerProcess({ REDIS_URL: redis.current.url, JWT_SECRET: 'x'.repeat(32) });
+    const server = await startServerProcess({ ...redis.current.env, JWT_SECRET: 'x'.repeat(32) });
     try {
       const [alice, bob] = await signUpMany(server.url, 2, 'outage');
       const c = (await gqlOk(server.url, OPEN_DIRECT, { u: bob!.id }, alice!.token)).openDirectConversation.id;

@@ -1,5 +1,4 @@
 import type { Client } from 'graphql-ws';
-import { connectRedis } from '../src/lib/redis';
 import { pairKey } from '../src/presence/events';
 import { gqlOk, signUpMany, subscribe, wsClient, type TestUser } from './helpers/client';
 import { backendsAvailable } from './helpers/backends';
@@ -30,15 +29,10 @@ const TIMEOUT_MS = 1500;
 
   /** Waits until some process listens on the pair channel of `x` and `y`. */
   async function pairLive(x: TestUser, y: TestUser): Promise<void> {
-    const admin = await connectRedis(cluster.current.redis.url, 'test-admin');
-    try {
-      const channel = `presenceChanged:${pairKey(x.id, y.id)}`;
-      for (const deadline = Date.now() + 10_000; Number((await admin.pubsub('NUMSUB', channel))[1]) < 1; ) {
-        if (Date.now() > deadline) throw new Error(`nobody listens on ${channel}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    } finally {
-      admin.disconnect();
+    const channel = `presenceChanged:${pairKey(x.id, y.id)}`;
+    for (const deadline = Date.now() + 10_000; (await cluster.current.redis.subscribers(channel)) < 1; ) {
+      if (Date.now() > deadline) throw new Error(`nobody listens on ${channel}`);
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
@@ -80,20 +74,12 @@ const TIMEOUT_MS = 1500;
     await gqlOk(a.url, REMOVE_FRIEND, { u: bob.id }, alice.token);
     expect(await gqlOk(b.url, q, { id: alice.id }, bob.token)).toEqual({ user: { presence: null }, presence: [] });
     // The subscription on B leaves the pair channel once the removal reaches it.
-    const admin = await connectRedis(cluster.current.redis.url, 'test-admin');
-    try {
-      const channel = `presenceChanged:${pairKey(alice.id, bob.id)}`;
-      for (
-        const deadline = Date.now() + 10_000;
-        Number((await admin.pubsub('NUMSUB', channel))[1]) > 0 && Date.now() < deadline;
-
-      ) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(Number((await admin.pubsub('NUMSUB', channel))[1])).toBe(0);
-    } finally {
-      admin.disconnect();
+    const channel = `presenceChanged:${pairKey(alice.id, bob.id)}`;
+    const listening = () => cluster.current.redis.subscribers(channel);
+    for (const deadline = Date.now() + 10_000; (await listening()) > 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
     }
+    expect(await listening()).toBe(0);
     await onA.dispose();
     await watching.expectSilence(800);
     await stranger.expectSilence(0);

@@ -1,49 +1,30 @@
-import type { Cluster } from 'ioredis';
-import { connectRedisCluster } from '../src/lib/redis';
-import { MISSED_EVENTS, type PubSub, type PubSubOptions } from '../src/pubsub/pubsub';
-import { createRedisPubSub } from '../src/pubsub/redis';
-import { backendsAvailable } from './helpers/backends';
-import { shardSubscribers, useRedisCluster } from './helpers/redisCluster';
+import { MISSED_EVENTS } from '../src/pubsub/pubsub';
+import { backendsAvailable, useFixture } from './helpers/backends';
+import { startTestRedis } from './helpers/redis';
+import { shardSubscribers } from './helpers/redisCluster';
+import { describePublishFailures, openRedisPubSub } from './helpers/redisPubSub';
 import { describePubSub } from './pubsub.conformance';
 
 const run = backendsAvailable('the Redis Cluster pub/sub suite');
 
 (run ? describe : describe.skip)('Redis Cluster pub/sub on shard channels', () => {
-  const cluster = useRedisCluster();
-
-  /** A PubSub on its own cluster connection pair, as one server process has; close() also closes them. */
-  async function open(options: PubSubOptions = {}): Promise<PubSub & { publisher: Cluster; subscriber: Cluster }> {
-    const seeds = { nodes: cluster.current.nodes };
-    const [publisher, subscriber] = await Promise.all([
-      connectRedisCluster(seeds, 'publisher'),
-      connectRedisCluster(seeds, 'subscriber'),
-    ]);
-    const pubsub = createRedisPubSub({ publisher, subscriber, sharded: true, ...options });
-    return {
-      ...pubsub,
-      publisher,
-      subscriber,
-      async close() {
-        await pubsub.close();
-        publisher.disconnect();
-        subscriber.disconnect();
-      },
-    };
-  }
+  const redis = useFixture(() => startTestRedis('cluster'));
+  const open = (options = {}) => openRedisPubSub(redis.current, options);
 
   describePubSub('redis cluster (sharded)', (options) => open(options), { crossInstance: true });
+  describePublishFailures(() => open());
 
   it('says events may be lost when the master of a channel restarts, then delivers again', async () => {
     const [a, b] = [await open(), await open()];
     try {
       const subscription = await b.subscribe('messageAdded', 'restarting');
-      const owner = cluster.current.masters.find(
+      const owner = redis.current.cluster!.masters.find(
         (m) => (shardSubscribers(m.port, ['messageAdded:restarting']).get('messageAdded:restarting') ?? 0) > 0,
       )!;
       await owner.stop();
       await expect(a.publish('messageAdded', 'restarting', { leftConversationId: 'lost' })).rejects.toThrow();
       await owner.start();
-      await cluster.current.waitUntilHealthy();
+      await redis.current.cluster!.waitUntilHealthy();
       expect((await subscription.next()).value).toBe(MISSED_EVENTS);
       expect(b.reconnects()).toBe(1);
       // Live again: what is published now arrives (retried while the cluster settles).
@@ -68,7 +49,7 @@ const run = backendsAvailable('the Redis Cluster pub/sub suite');
       const users = Array.from({ length: 60 }, (_, i) => `spread${i}`);
       const subscription = await b.subscribe('messageAdded', users);
       const channels = users.map((u) => `messageAdded:${u}`);
-      const perMaster = cluster.current.masters.map((m) => shardSubscribers(m.port, channels));
+      const perMaster = redis.current.cluster!.masters.map((m) => shardSubscribers(m.port, channels));
       // Each channel is subscribed on exactly one master, and every master holds some.
       for (const channel of channels) {
         expect(perMaster.map((counts) => counts.get(channel) ?? 0).reduce((x, y) => x + y, 0)).toBe(1);

@@ -1,39 +1,22 @@
-import type { Redis } from 'ioredis';
 import { connectRedis } from '../src/lib/redis';
-import { MISSED_EVENTS, type PubSub, type PubSubOptions } from '../src/pubsub/pubsub';
-import { createRedisPubSub } from '../src/pubsub/redis';
-import { backendsAvailable, useRedis } from './helpers/backends';
+import { MISSED_EVENTS } from '../src/pubsub/pubsub';
+import { backendsAvailable, useFixture } from './helpers/backends';
+import { startTestRedis } from './helpers/redis';
+import { describePublishFailures, messageEvent as event, openRedisPubSub } from './helpers/redisPubSub';
 import { describePubSub } from './pubsub.conformance';
 
 const run = backendsAvailable('the Redis pub/sub suite');
 
 (run ? describe : describe.skip)('Redis pub/sub', () => {
-  const redis = useRedis();
-
-  /** A PubSub on its own connection pair, as one server process has; close() also closes them. */
-  async function open(options: PubSubOptions = {}): Promise<PubSub & { publisher: Redis; subscriber: Redis }> {
-    const [publisher, subscriber] = await Promise.all([
-      connectRedis(redis.current.url, 'publisher'),
-      connectRedis(redis.current.url, 'subscriber'),
-    ]);
-    const pubsub = createRedisPubSub({ publisher, subscriber, ...options });
-    return {
-      ...pubsub,
-      publisher,
-      subscriber,
-      async close() {
-        await pubsub.close();
-        publisher.disconnect();
-        subscriber.disconnect();
-      },
-    };
-  }
+  const redis = useFixture(() => startTestRedis('single'));
+  const open = (options = {}) => openRedisPubSub(redis.current, options);
 
   describePubSub('redis', (options) => open(options), { crossInstance: true });
+  describePublishFailures(() => open());
 
   it('releases channels and listeners: 1,000 subscribe/unsubscribe cycles end where they began', async () => {
     const pubsub = await open();
-    const admin = await connectRedis(redis.current.url, 'admin');
+    const admin = await connectRedis(redis.current.env.REDIS_URL!, 'admin');
     try {
       const channels = async () => (await admin.pubsub('CHANNELS', 'messageAdded:*')).length;
       const before = { channels: await channels(), listeners: pubsub.subscriber.listenerCount('message') };
@@ -76,21 +59,6 @@ const run = backendsAvailable('the Redis pub/sub suite');
     }
   }, 30_000);
 });
-
-function event(seq: number) {
-  return {
-    id: `${seq}`,
-    conversationId: 'c',
-    seq,
-    senderId: 's',
-    content: 'x',
-    clientMessageId: null,
-    createdAt: new Date().toISOString(),
-    editedAt: null,
-    deletedAt: null,
-    reactions: [],
-  };
-}
 
 async function waitUntil(ready: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { connectRedis } from '../src/lib/redis';
+import type { RedisClient } from '../src/lib/redis';
 import { leaseWorkerId } from '../src/cluster/workerLease/redis';
 import { leaseWorkerIdFromMongo } from '../src/cluster/workerLease/mongo';
-import { backendsAvailable, useFerretDBClient, useRedis } from './helpers/backends';
+import { backendsAvailable, useFerretDBClient } from './helpers/backends';
 import { startServerProcess } from './helpers/process';
+import { useTestRedis } from './helpers/redis';
 
 const run = backendsAvailable('the worker id lease suite');
 
 (run ? describe : describe.skip)('worker id leases in Redis', () => {
-  const redis = useRedis();
-  let client: Redis;
+  const redis = useTestRedis();
+  let client: RedisClient;
   beforeAll(async () => {
-    client = await connectRedis(redis.current.url, 'test');
+    client = await redis.current.connect('test');
   });
   afterAll(() => {
     client?.disconnect();
@@ -30,12 +30,12 @@ const run = backendsAvailable('the worker id lease suite');
     expect(new Set(leases.map((l) => l.workerId)).size).toBe(20);
     expect(leases.every((l) => l.workerId >= 0 && l.workerId <= 1023)).toBe(true);
     await Promise.all(leases.map((l) => l.release()));
-    expect(await client.keys(`${keyPrefix}*`)).toEqual([]);
+    expect(await redis.current.keys(`${keyPrefix}*`)).toEqual([]);
   });
 
   it('keeps an id past its TTL while renewing, and frees it once renewals stop', async () => {
     const keyPrefix = prefix();
-    const other = await connectRedis(redis.current.url, 'dies');
+    const other = await redis.current.connect('dies');
     const lease = await leaseWorkerId(other, { keyPrefix, ttlMs: 300, renewMs: 100, onLost: never });
     await new Promise((r) => setTimeout(r, 800));
     expect(await client.exists(`${keyPrefix}${lease.workerId}`)).toBe(1);

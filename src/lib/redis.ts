@@ -43,9 +43,13 @@ export async function connectRedis(url: string, role: string, log?: Logger): Pro
 /**
  * A Redis Cluster connection for `role`, as `connectRedis` behaves for one
  * Redis. The `subscriber` role subscribes to shard channels (SSUBSCRIBE), each
- * on a connection to the master that owns the channel's slot; the `publisher`
- * role pipelines the commands of one tick per node (a group message's
- * SPUBLISHes leave as one batch per master).
+ * on a connection to the master that owns the channel's slot.
+ *
+ * No auto-pipelining: ioredis answers MOVED for a whole auto-pipeline only
+ * when every command in it got the same error (redis/ioredis#2075), so after
+ * a master restarts, commands for its slots batched with others fail with
+ * MOVED for ever instead of following the redirect. Measured here: every
+ * SPUBLISH to a restarted master's channels failed until the process ended.
  */
 export async function connectRedisCluster(
   seeds: ClusterSeeds,
@@ -56,9 +60,11 @@ export async function connectRedisCluster(
   const client = new Cluster(seeds.nodes, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    enableAutoPipelining: role === 'publisher',
     shardedSubscribers: role === 'subscriber',
     clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // A command for a master that is away fails after three tries, 100 ms apart, as one for a single
+    // Redis that is away fails at once (ioredis' default of 16 held every send for seconds).
+    maxRedirections: 3,
     redisOptions: {
       connectionName: `chat-api:${role}`,
       maxRetriesPerRequest: 1,

@@ -1,8 +1,11 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { within } from '../lib/deadline';
+import { createOwed } from '../lib/owed';
 import type { RedisClient } from '../lib/redis';
 import { UnavailableError } from '../lib/unavailable';
 import {
   channelName,
+  MISSED_EVENTS,
   type PubSub,
   type PubSubOptions,
   type SubscribeOptions,
@@ -11,6 +14,7 @@ import {
   type Topics,
 } from './pubsub';
 import { channelsOf, createSubscriptionRegistry } from './queue';
+import { asShardChannels, shardSubscribersHealthy, shardSubscribersSettled } from './shards';
 
 /** Options of `createRedisPubSub`. */
 export interface RedisPubSubOptions extends PubSubOptions {
@@ -27,6 +31,12 @@ export interface RedisPubSubOptions extends PubSubOptions {
   sharded?: boolean;
   /** Told of Redis commands that failed in the background (an UNSUBSCRIBE during an outage). @default ignored */
   onBackgroundError?: (error: Error) => void;
+  /**
+   * How long a publish may wait for Redis before it counts as failed (on a
+   * cluster, ioredis retries a command for a master that is away for seconds).
+   * @default 1000
+   */
+  publishTimeoutMs?: number;
 }
 
 /**
@@ -38,7 +48,32 @@ const PUBLISH_MANY = 'chatPublishMany';
 const PUBLISH_MANY_LUA = `
 for i = 2, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[1]) end
 return #ARGV - 1`;
+/** Channels per PUBLISH_MANY call: one command's arguments stay small. */
+const PUBLISH_MANY_CHUNK = 1000;
 type PublishMany = Record<typeof PUBLISH_MANY, (event: string, ...channels: string[]) => Promise<number>>;
+
+/**
+ * Published on a channel in place of events that a failed publish may have
+ * lost: its subscribers, in every process, get MISSED_EVENTS and read what
+ * they missed from the store. No event serialises to it.
+ */
+const MISSED_MARKER = '{"missedEventsMarker":1}';
+
+/** The channels a publish did not reach, and why. */
+class PublishError extends Error {
+  constructor(
+    readonly channels: readonly string[],
+    cause: unknown,
+  ) {
+    super(
+      `publish failed on ${channels.length} channel(s): ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+      },
+    );
+    this.name = 'PublishError';
+  }
+}
 
 /**
  * The last few texts received and what they parsed to. A process subscribed
@@ -84,37 +119,6 @@ function withUnsubscribeFailuresHandled<C extends RedisClient>(subscriber: C, on
   });
 }
 
-/** What ioredis keeps of a cluster's shard subscribers (not part of its typed API). */
-type ShardSubscriberGroup = { hasUnhealthySubscribers?: () => boolean };
-
-/**
- * Whether every master's shard subscriber of a cluster connection is up.
- * ioredis has no public API for it; should its internals change, this says
- * yes, and a reconnect is reported at its first `subscribersReady` as before.
- */
-function shardSubscribersHealthy(client: RedisClient): boolean {
-  const group = (client as unknown as { shardedSubscribers?: ShardSubscriberGroup }).shardedSubscribers;
-  return typeof group?.hasUnhealthySubscribers === 'function' ? !group.hasUnhealthySubscribers() : true;
-}
-
-/**
- * `client` with RedisPubSub's classic pub/sub commands turned into their
- * shard-channel equivalents (graphql-redis-subscriptions knows only the
- * classic ones): SUBSCRIBE → SSUBSCRIBE, UNSUBSCRIBE → SUNSUBSCRIBE,
- * PUBLISH → SPUBLISH. Patterns have no sharded form and are never used here.
- */
-function asShardChannels<C extends RedisClient>(client: C): C {
-  const renamed: Record<string, string> = { subscribe: 'ssubscribe', unsubscribe: 'sunsubscribe', publish: 'spublish' };
-  return new Proxy(client, {
-    get(target, property) {
-      if (property === 'punsubscribe') return () => Promise.resolve(0);
-      const name = typeof property === 'string' ? (renamed[property] ?? property) : property;
-      const value: unknown = Reflect.get(target, name, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
 /**
  * Pub/sub through Redis channels, shared by every server process on the same
  * Redis. graphql-redis-subscriptions' RedisPubSub multiplexes the process's
@@ -127,12 +131,25 @@ function asShardChannels<C extends RedisClient>(client: C): C {
  * subscription receives MISSED_EVENTS, once a round trip has shown the
  * re-subscription in effect.
  *
+ * A publish can fail while the subscribers stay connected: the publisher's
+ * own connection dropped, or on a cluster its route to one master is still
+ * settling after a restart. It rejects (within `publishTimeoutMs`), and the
+ * channels it may have missed are owed a marker, published in the background
+ * until Redis takes it, that each subscriber of them turns into MISSED_EVENTS.
+ *
  * While the subscriber connection is down, `subscribe` fails at once with
  * `UnavailableError` (the caller says so to its client) and nothing it or
  * RedisPubSub leaves behind can end the process.
  */
 export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
-  const { publisher, subscriber, maxQueue = 10_000, onBackgroundError = () => undefined, sharded = false } = options;
+  const {
+    publisher,
+    subscriber,
+    maxQueue = 10_000,
+    onBackgroundError = () => undefined,
+    sharded = false,
+    publishTimeoutMs = 1000,
+  } = options;
   /** The size on the wire of each event received, for subscribers' byte budgets. */
   const sizes = new WeakMap<object, number>();
   const received = createRecentTexts();
@@ -146,6 +163,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     // One event published on many channels (a group's members) arrives once per channel: parsed once too.
     deserializer: (source) => {
       const text = source.toString();
+      if (text === MISSED_MARKER) return MISSED_EVENTS;
       return received.valueOf(text, () => {
         const value: unknown = JSON.parse(text);
         if (typeof value === 'object' && value !== null) sizes.set(value, text.length);
@@ -178,27 +196,80 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   // On a cluster, each master's shard subscriber drops alone (`-node`); ioredis re-creates it and
   // re-subscribes its channels, then says `subscribersReady`.
   const [closed, ready] = sharded ? ['-node', 'subscribersReady'] : ['close', 'ready'];
+  let drops = 0;
+  let settling = false;
+  const onShardDropped = () => {
+    drops++;
+    interrupted = true;
+  };
   const onShardsReady = () => {
     // ioredis says this after every attempt, also while a master is still away: only once all are back.
-    if (!interrupted || !shardSubscribersHealthy(subscriber)) return;
-    interrupted = false;
-    reconnects++;
-    registry.missedEvents();
+    if (!interrupted || settling || !shardSubscribersHealthy(subscriber)) return;
+    settling = true;
+    const seen = drops;
+    shardSubscribersSettled(subscriber).then(
+      () => {
+        settling = false;
+        // A master dropped again meanwhile: its channels are not live yet.
+        if (drops !== seen) return onShardsReady();
+        interrupted = false;
+        reconnects++;
+        registry.missedEvents();
+      },
+      () => {
+        settling = false;
+        setTimeout(onShardsReady, 500).unref();
+      },
+    );
   };
-  subscriber.on(closed, onClose);
+  const onDropped = sharded ? onShardDropped : onClose;
+  subscriber.on(closed, onDropped);
   subscriber.on(ready, sharded ? onShardsReady : onReady);
+
+  /** Publishes `text` on every one of `channels`; resolves with those it may not have reached, and why. */
+  async function handOver(channels: readonly string[], text: string): Promise<PublishError | null> {
+    if (sharded) {
+      // A script may only touch one slot: one SPUBLISH per channel, all written before any answer is awaited.
+      const outcomes = await Promise.allSettled(channels.map((channel) => publisher.spublish(channel, text)));
+      const failed = channels.filter((_, i) => outcomes[i]!.status === 'rejected');
+      const first = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      return first ? new PublishError(failed, first.reason) : null;
+    }
+    for (let i = 0; i < channels.length; i += PUBLISH_MANY_CHUNK) {
+      const chunk = channels.slice(i, i + PUBLISH_MANY_CHUNK);
+      try {
+        await (publisher as unknown as PublishMany)[PUBLISH_MANY](text, ...chunk);
+      } catch (error) {
+        return new PublishError(channels.slice(i), error);
+      }
+    }
+    return null;
+  }
+
+  const owed = createOwed(async (channels) => (await handOver(channels, MISSED_MARKER))?.channels ?? [], {
+    onDropped: (dropped) =>
+      onBackgroundError(new Error(`${dropped} channel(s) not told of a failed publish: too many owed at once`)),
+  });
 
   return {
     reconnects: () => reconnects,
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
       const channels = (typeof keys === 'string' ? [keys] : keys).map((key) => channelName(topic, key));
-      if (channels.length === 1) return engine.publish(channels[0]!, event);
-      if (channels.length > 1 && sharded) {
-        // A script may only touch one slot: one SPUBLISH per channel, pipelined per master by the connection.
-        const text = JSON.stringify(event);
-        await Promise.all(channels.map((channel) => publisher.spublish(channel, text)));
-      } else if (channels.length > 1) {
-        await (publisher as unknown as PublishMany)[PUBLISH_MANY](JSON.stringify(event), ...channels);
+      if (channels.length === 0) return;
+      const attempt =
+        channels.length === 1
+          ? engine
+              .publish(channels[0]!, event)
+              .catch((error: unknown) => Promise.reject(new PublishError(channels, error)))
+          : handOver(channels, JSON.stringify(event)).then((failure) =>
+              failure ? Promise.reject(failure) : undefined,
+            );
+      try {
+        await within(attempt, publishTimeoutMs, 'Redis publish');
+      } catch (error) {
+        // Their subscribers hear that something may be missing once Redis takes publishes again.
+        owed.add(error instanceof PublishError ? error.channels : channels);
+        throw error;
       }
     },
 
@@ -234,7 +305,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     },
 
     async close() {
-      subscriber.off(closed, onClose);
+      subscriber.off(closed, onDropped);
+      owed.close();
       subscriber.off(ready, sharded ? onShardsReady : onReady);
       registry.endAll();
     },

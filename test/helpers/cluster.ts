@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { startFerretDB, startRedis, useFixture, type BackendProcess, type Fixture } from './backends';
+import { startFerretDB, useFixture, type BackendProcess, type Fixture } from './backends';
 import { gqlOk, type SubscriptionQueue, type TestUser } from './client';
 import { startServerProcess, type ServerProcess } from './process';
-import { startRedisCluster, type RedisClusterFixture } from './redisCluster';
+import { startTestRedis, TEST_REDIS, type TestRedis } from './redis';
 
 /** Server processes sharing one FerretDB and one Redis, as behind a load balancer. */
 export interface Cluster {
   mongo: BackendProcess;
-  /** The single Redis, or the first master of the Redis Cluster. */
-  redis: BackendProcess;
-  /** The Redis Cluster, when the processes share one instead of a single Redis. */
-  redisCluster: RedisClusterFixture | null;
+  /** The Redis (one redis-server, or a Redis Cluster) the processes share. */
+  redis: TestRedis;
   /** Environment every process of this cluster gets. */
   env: Record<string, string>;
   /** Starts one more server process; `extra` adds to its environment. */
@@ -19,14 +17,19 @@ export interface Cluster {
   dispose(): Promise<void>;
 }
 
-/** Starts FerretDB and Redis (a single one, or with `redisCluster` a 3-master Redis Cluster), ready for server processes. */
-export async function startCluster({ redisCluster = false }: { redisCluster?: boolean } = {}): Promise<Cluster> {
-  const [mongo, shards] = await Promise.all([startFerretDB(), redisCluster ? startRedisCluster() : null]);
-  const redis = shards ? shards.masters[0]! : await startRedis();
+/** Options of `startCluster`. */
+export interface ClusterOptions {
+  /** One redis-server, or a 3-master Redis Cluster. @default TEST_REDIS */
+  redis?: 'single' | 'cluster';
+}
+
+/** Starts FerretDB and Redis (see ClusterOptions), ready for server processes. */
+export async function startCluster({ redis: mode = TEST_REDIS }: ClusterOptions = {}): Promise<Cluster> {
+  const [mongo, redis] = await Promise.all([startFerretDB(), startTestRedis(mode)]);
   const env = {
     MONGODB_URI: mongo.url,
     MONGODB_DB: `chat_${randomBytes(4).toString('hex')}`,
-    ...(shards ? { REDIS_CLUSTER_NODES: shards.nodesVariable } : { REDIS_URL: redis.url }),
+    ...redis.env,
     JWT_SECRET: 'cluster-secret-cluster-secret-cluster-secret',
     LOG_LEVEL: 'info',
     AUTH_RATE_BURST: '100000',
@@ -42,7 +45,6 @@ export async function startCluster({ redisCluster = false }: { redisCluster?: bo
   return {
     mongo,
     redis,
-    redisCluster: shards,
     env,
     async start(extra = {}) {
       const server = await startServerProcess({ ...env, ...extra });
@@ -52,13 +54,13 @@ export async function startCluster({ redisCluster = false }: { redisCluster?: bo
     async dispose() {
       for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
       await Promise.all(processes.map((p) => p.exited));
-      await Promise.all([mongo.dispose(), shards ? shards.dispose() : redis.dispose()]);
+      await Promise.all([mongo.dispose(), redis.dispose()]);
     },
   };
 }
 
 /** Starts a cluster's backends before the file's tests and disposes of it after them. */
-export function useCluster(options: { redisCluster?: boolean } = {}): Fixture<Cluster> {
+export function useCluster(options: ClusterOptions = {}): Fixture<Cluster> {
   return useFixture(() => startCluster(options));
 }
 
