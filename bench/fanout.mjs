@@ -15,13 +15,12 @@
 // the memory of --idle idle authenticated connections holding one messageAdded each (RSS and heap after a
 // full GC, per connection) with the worst /healthz answer while they connect.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { postGraphql, startBenchServer } from './server.mjs';
+import { cpuMs, freePort, postGraphql, startBenchServer } from './server.mjs';
 
 const flags = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -46,24 +45,6 @@ const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** utime + stime of the processes, in ms. */
-function cpuMs(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10;
-}
-
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A node or redis-server child that prints `ready: <port>` (or, for Redis, accepts connections). */
 async function startChild(command, args, env = {}, ready = /ready: (\d+)/) {
@@ -248,7 +229,6 @@ async function measure(rig, pids, rate, received) {
   received.reset();
   let sent = 0;
   let failed = 0;
-  const start = now();
   const over = () => now() - start > SECONDS * 1000;
   const one = async (i) => {
     try {
@@ -258,6 +238,15 @@ async function measure(rig, pids, rate, received) {
       failed++;
     }
   };
+  // What Redis spends with nobody sending (presence, leases, discovery, rate limits, cluster gossip), per
+  // second: subtracted from what it spends under load, it leaves the cost of the deliveries themselves.
+  let redisIdlePerSec = 0;
+  if (REDIS_PIDS.length > 0) {
+    const [r0, t0] = [cpuMs(REDIS_PIDS), now()];
+    await sleep(2000);
+    redisIdlePerSec = (cpuMs(REDIS_PIDS) - r0) / ((now() - t0) / 1000);
+  }
+  const start = now();
   const cpu0 = cpuMs(pids);
   const redisCpu0 = cpuMs(REDIS_PIDS);
   if (rate === 0) {
@@ -279,6 +268,7 @@ async function measure(rig, pids, rate, received) {
   for (const t0 = now(); received.count < expected && now() - t0 < 10_000; ) await sleep(20);
   const cpu = cpuMs(pids) - cpu0;
   const redisCpu = cpuMs(REDIS_PIDS) - redisCpu0;
+  const redisMarginal = redisCpu - redisIdlePerSec * ((now() - start) / 1000);
   const lat = received.latencies.sort((a, b) => a - b);
   const pct = (p) =>
     lat.length ? Number(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))].toFixed(1)) : null;
@@ -291,6 +281,7 @@ async function measure(rig, pids, rate, received) {
     deliveriesPerSec: Math.round(received.count / ((received.last - start) / 1000)),
     cpuMsPer1k: Number(((cpu / Math.max(1, received.count)) * 1000).toFixed(2)),
     redisCpuMsPer1k: Number(((redisCpu / Math.max(1, received.count)) * 1000).toFixed(2)),
+    redisMarginalMsPer1k: Number(((redisMarginal / Math.max(1, received.count)) * 1000).toFixed(2)),
     p50: pct(50),
     p99: pct(99),
   };

@@ -1,5 +1,35 @@
-// Starts dist/main.js for a bench: a free port, limits out of the way, and the URL once it is ready.
+// Starts dist/main.js for a bench: a free port, limits out of the way, and the URL once it is ready; and
+// what every bench measures with.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A TCP port that was free a moment ago. */
+export async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * CPU time of the processes, all their threads, in ms: from /proc/<pid>/task/<tid>/schedstat, which counts
+ * nanoseconds (utime + stime in /proc/<pid>/stat count 10 ms ticks, too coarse for Redis's share).
+ */
+export function cpuMs(pids) {
+  let ns = 0;
+  for (const pid of pids) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+  }
+  return ns / 1e6;
+}
 
 /**
  * The server process, its URLs, and what it logged so far. `nodeArgs` go to

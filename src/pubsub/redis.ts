@@ -1,4 +1,5 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Cluster } from 'ioredis';
 import { within } from '../lib/deadline';
 import { createOwed } from '../lib/owed';
 import type { RedisClient } from '../lib/redis';
@@ -14,7 +15,7 @@ import {
   type Topics,
 } from './pubsub';
 import { channelsOf, createSubscriptionRegistry } from './queue';
-import { asShardChannels, shardSubscribersHealthy, shardSubscribersSettled } from './shards';
+import { asShardChannels, shardSubscribersHealthy, shardSubscribersSettled, spublishPerMaster } from './shards';
 
 /** Options of `createRedisPubSub`. */
 export interface RedisPubSubOptions extends PubSubOptions {
@@ -229,11 +230,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   /** Publishes `text` on every one of `channels`; resolves with those it may not have reached, and why. */
   async function handOver(channels: readonly string[], text: string): Promise<PublishError | null> {
     if (sharded) {
-      // A script may only touch one slot: one SPUBLISH per channel, all written before any answer is awaited.
-      const outcomes = await Promise.allSettled(channels.map((channel) => publisher.spublish(channel, text)));
-      const failed = channels.filter((_, i) => outcomes[i]!.status === 'rejected');
-      const first = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      return first ? new PublishError(failed, first.reason) : null;
+      // A script may only touch one slot: one SPUBLISH per channel, pipelined per master.
+      const { failed, error } = await spublishPerMaster(publisher as Cluster, channels, text);
+      return failed.length > 0 ? new PublishError(failed, error) : null;
     }
     for (let i = 0; i < channels.length; i += PUBLISH_MANY_CHUNK) {
       const chunk = channels.slice(i, i + PUBLISH_MANY_CHUNK);
