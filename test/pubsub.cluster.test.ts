@@ -1,8 +1,9 @@
+import calculateSlot from 'cluster-key-slot';
 import { MISSED_EVENTS } from '../src/pubsub/pubsub';
 import { backendsAvailable, useFixture } from './helpers/backends';
 import { startTestRedis } from './helpers/redis';
-import { shardSubscribers } from './helpers/redisCluster';
-import { describePublishFailures, openRedisPubSub } from './helpers/redisPubSub';
+import { moveSlot, shardSubscribers } from './helpers/redisCluster';
+import { describePublishFailures, messageEvent, nextWithin, openRedisPubSub } from './helpers/redisPubSub';
 import { describePubSub } from './pubsub.conformance';
 
 const run = backendsAvailable('the Redis Cluster pub/sub suite');
@@ -67,4 +68,42 @@ const run = backendsAvailable('the Redis Cluster pub/sub suite');
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  // Last: it leaves the slots where they were moved.
+  it('keeps delivering on a channel whose slot moves to another master, and tells only its subscribers that events may be lost', async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const moving = await b.subscribe('messageAdded', 'moving');
+      const staying = await b.subscribe(
+        'messageAdded',
+        Array.from({ length: 8 }, (_, i) => `staying${i}`),
+      );
+      const channel = 'messageAdded:moving';
+      const masters = redis.current.cluster!.masters;
+      const from = masters.find((m) => (shardSubscribers(m.port, [channel]).get(channel) ?? 0) > 0)!;
+      const to = masters.find((m) => m !== from)!;
+      moveSlot(masters, calculateSlot(channel), to.port);
+      // Published while the channel is subscribed nowhere: lost (the publisher follows MOVED), and said to be.
+      await a.publish('messageAdded', 'moving', messageEvent(1));
+      const seen: unknown[] = [];
+      while (!seen.includes(MISSED_EVENTS)) {
+        const next = await nextWithin(moving, 15_000);
+        if (next === null) throw new Error(`no MISSED_EVENTS after the slot moved; got ${JSON.stringify(seen)}`);
+        seen.push(next);
+      }
+      // The channel lives on its new master now, and delivers there.
+      expect(shardSubscribers(to.port, [channel]).get(channel)).toBe(1);
+      await a.publish('messageAdded', 'moving', messageEvent(2));
+      let next = await nextWithin(moving, 5000);
+      if (next !== null && typeof next === 'object' && 'seq' in next && next.seq === 1)
+        next = await nextWithin(moving, 5000);
+      expect(next).toMatchObject({ seq: 2 });
+      // Channels that did not move heard nothing, and nothing counts as a reconnect.
+      expect(await nextWithin(staying, 0)).toBeNull();
+      expect(b.reconnects()).toBe(0);
+      await Promise.all([moving.return(), staying.return()]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
 });

@@ -65,6 +65,9 @@ export async function connectRedisCluster(
     // A command for a master that is away fails after three tries, 100 ms apart, as one for a single
     // Redis that is away fails at once (ioredis' default of 16 held every send for seconds).
     maxRedirections: 3,
+    // The slot map is read again every 5 s, so that a slot moved to another master (a resharding) is
+    // noticed without an error: shard channels in it are then subscribed again where they now live.
+    slotsRefreshInterval: 5000,
     redisOptions: {
       connectionName: `chat-api:${role}`,
       maxRetriesPerRequest: 1,

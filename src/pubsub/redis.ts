@@ -15,7 +15,13 @@ import {
   type Topics,
 } from './pubsub';
 import { channelsOf, createSubscriptionRegistry } from './queue';
-import { asShardChannels, shardSubscribersHealthy, shardSubscribersSettled, spublishPerMaster } from './shards';
+import {
+  asShardChannels,
+  shardSubscribersHealthy,
+  shardSubscribersSettled,
+  spublishPerMaster,
+  watchMovedChannels,
+} from './shards';
 
 /** Options of `createRedisPubSub`. */
 export interface RedisPubSubOptions extends PubSubOptions {
@@ -249,6 +255,17 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     onDropped: (dropped) =>
       onBackgroundError(new Error(`${dropped} channel(s) not told of a failed publish: too many owed at once`)),
   });
+  /** This process's subscriptions per channel. */
+  const listening = new Map<string, number>();
+  // A channel whose slot moved to another master missed what was published while it moved: its subscribers,
+  // here and in every process, are told so by the marker, once it is subscribed on the new master.
+  const unwatch = sharded
+    ? watchMovedChannels(
+        subscriber as Cluster,
+        () => listening.keys(),
+        (channels) => owed.add(channels),
+      )
+    : () => undefined;
 
   return {
     reconnects: () => reconnects,
@@ -285,7 +302,13 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       const subscription = registry.open<Topics[T]>(() => {
         // Only ids whose SUBSCRIBE completed: RedisPubSub cannot unsubscribe a pending one.
         for (const id of ids.splice(0)) engine.unsubscribe(id);
+        for (const channel of channels) {
+          const count = (listening.get(channel) ?? 0) - 1;
+          if (count > 0) listening.set(channel, count);
+          else listening.delete(channel);
+        }
       }, options.budget);
+      for (const channel of channels) listening.set(channel, (listening.get(channel) ?? 0) + 1);
       try {
         for (const channel of channels) {
           const subscribed = engine.subscribe(channel, (event: Topics[T]) =>
@@ -304,6 +327,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     },
 
     async close() {
+      unwatch();
       subscriber.off(closed, onDropped);
       owed.close();
       subscriber.off(ready, sharded ? onShardsReady : onReady);

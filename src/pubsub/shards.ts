@@ -99,3 +99,50 @@ export async function spublishPerMaster(
   const first = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   return first ? { failed, error: first.reason } : { failed };
 }
+
+/** Which master owns each slot, as `cluster` last heard (`host:port`, '' for none). */
+export function slotOwners(cluster: Cluster): string[] {
+  return Array.from({ length: 16384 }, (_, slot) => cluster.slots[slot]?.[0] ?? '');
+}
+
+/**
+ * Follows a cluster connection's slot map for the channels of `listening()`,
+ * and calls `onMoved` with those whose slot moved to another master (a
+ * resharding, as when a master is added). Redis then unsubscribes them on the
+ * old master with no word to ioredis, which subscribes them again on the new
+ * one when its slot map changes (set `slotsRefreshInterval` to notice without
+ * an error); what was published meanwhile is lost. `onMoved` is called once
+ * that has happened: after the `subscribersReady` that follows the change,
+ * once every shard subscriber has answered a PING.
+ */
+export function watchMovedChannels(
+  subscriber: Cluster,
+  listening: () => Iterable<string>,
+  onMoved: (channels: string[]) => void,
+): () => void {
+  let owners = slotOwners(subscriber);
+  const moved = new Set<string>();
+  const onRefresh = () => {
+    const next = slotOwners(subscriber);
+    for (const channel of listening()) {
+      const slot = calculateSlot(channel);
+      if (owners[slot] && owners[slot] !== next[slot]) moved.add(channel);
+    }
+    owners = next;
+  };
+  const onReady = () => {
+    if (moved.size === 0) return;
+    const channels = [...moved];
+    moved.clear();
+    shardSubscribersSettled(subscriber).then(
+      () => onMoved(channels),
+      () => onMoved(channels),
+    );
+  };
+  subscriber.on('refresh', onRefresh);
+  subscriber.on('subscribersReady', onReady);
+  return () => {
+    subscriber.off('refresh', onRefresh);
+    subscriber.off('subscribersReady', onReady);
+  };
+}

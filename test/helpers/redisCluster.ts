@@ -119,3 +119,32 @@ export function shardSubscribers(port: number, channels: string[]): Map<string, 
   for (let i = 0; i + 1 < lines.length; i += 2) counts.set(lines[i]!, Number(lines[i + 1]));
   return counts;
 }
+
+/**
+ * Moves `slot` to the master on `toPort`, as a resharding does (CLUSTER SETSLOT on every master; the slot
+ * must hold no keys). Subscribers of its shard channels on the old master are unsubscribed by Redis.
+ */
+export function moveSlot(masters: BackendProcess[], slot: number, toPort: number): void {
+  const idOf = (port: number) => cli(port, 'cluster', 'myid').trim();
+  const from = masters.find((m) =>
+    cli(m.port, 'cluster', 'nodes')
+      .split('\n')
+      .some((line) => line.includes('myself') && ownsSlot(line, slot)),
+  );
+  if (!from) throw new Error(`no master owns slot ${slot}`);
+  if (from.port === toPort) return;
+  cli(toPort, 'cluster', 'setslot', String(slot), 'importing', idOf(from.port));
+  cli(from.port, 'cluster', 'setslot', String(slot), 'migrating', idOf(toPort));
+  for (const m of masters) cli(m.port, 'cluster', 'setslot', String(slot), 'node', idOf(toPort));
+}
+
+/** Whether a CLUSTER NODES line lists `slot` among its ranges. */
+function ownsSlot(line: string, slot: number): boolean {
+  return line
+    .split(' ')
+    .slice(8)
+    .some((range) => {
+      const [from, to = from] = range.split('-').map(Number);
+      return slot >= from! && slot <= to!;
+    });
+}
