@@ -7,6 +7,8 @@ export type RedisClient = Redis | Cluster;
 /** Where a Redis Cluster is: some of its nodes (seeds); the rest are discovered from them. */
 export interface ClusterSeeds {
   nodes: { host: string; port: number }[];
+  /** Where to reach a node at an address other than the one it announces (`host:port` → address), behind NAT. */
+  natMap?: Record<string, { host: string; port: number }>;
 }
 
 /** Logs a connection's first error of an outage and its return, once each. */
@@ -61,6 +63,7 @@ export async function connectRedisCluster(
     lazyConnect: true,
     enableOfflineQueue: false,
     shardedSubscribers: role === 'subscriber',
+    ...(seeds.natMap ? { natMap: seeds.natMap } : {}),
     clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     // A command for a master that is away fails after three tries, 100 ms apart, as one for a single
     // Redis that is away fails at once (ioredis' default of 16 held every send for seconds).

@@ -48,6 +48,8 @@ export function createConnectionCounter(
   return {
     /** Users with a device here, or within their grace period. */
     users: () => [...new Set([...counts.keys(), ...leaving.keys()])],
+    /** Whether `userId` has a device here, or is within their grace period. */
+    has: (userId: string) => counts.has(userId) || leaving.has(userId),
     async connected(userId: string) {
       const count = (counts.get(userId) ?? 0) + 1;
       counts.set(userId, count);
