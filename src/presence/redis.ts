@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
 import type { Logger } from '../lib/log';
 import { createOwed } from '../lib/owed';
 import type { RedisClient } from '../lib/redis';
@@ -248,15 +249,21 @@ export function createRedisPresence(redis: RedisClient, options: RedisPresenceOp
     disconnected: counter.disconnected,
     async get(userIds) {
       if (userIds.length === 0) return [];
-      // One pipeline per bucket: on a cluster, a pipeline's keys must share a node.
-      const byBucket = new Map<number, number[]>();
-      userIds.forEach((userId, i) => byBucket.set(bucketOf(userId), [...(byBucket.get(bucketOf(userId)) ?? []), i]));
+      // On a cluster one pipeline per bucket (a pipeline's keys must share a node); on one Redis, one in all.
+      const sharded = redis instanceof Cluster;
+      const groups = new Map<number, number[]>();
+      userIds.forEach((userId, i) => {
+        const group = sharded ? bucketOf(userId) : 0;
+        groups.set(group, [...(groups.get(group) ?? []), i]);
+      });
       const answers: { devices: number; last: string | null }[] = new Array(userIds.length);
       await Promise.all(
-        [...byBucket].map(async ([bucket, indexes]) => {
-          const prefix = bucketPrefix(bucket);
+        [...groups.values()].map(async (indexes) => {
           const pipeline = redis.pipeline();
-          for (const i of indexes) pipeline.hlen(`${prefix}devices:${userIds[i]}`).hget(`${prefix}last`, userIds[i]!);
+          for (const i of indexes) {
+            const prefix = bucketPrefix(bucketOf(userIds[i]!));
+            pipeline.hlen(`${prefix}devices:${userIds[i]}`).hget(`${prefix}last`, userIds[i]!);
+          }
           const results = (await pipeline.exec()) ?? [];
           indexes.forEach((i, j) => {
             const [lenError, devices] = results[2 * j] ?? [];
