@@ -74,6 +74,11 @@ export async function startCluster(n) {
   };
 }
 
+/** Bytes of data Redis holds (INFO memory used_memory), summed over `redis`'s nodes. */
+export function usedMemory(redis) {
+  return redis.ports.reduce((sum, port) => sum + Number(/used_memory:(\d+)/.exec(cli(port, 'info', 'memory'))[1]), 0);
+}
+
 /** One redis-server, seen as `startCluster` shows a cluster. */
 export async function startSingle() {
   const port = await freePort();

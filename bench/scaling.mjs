@@ -7,7 +7,10 @@
 // One 2-core machine cannot show the throughput gain of more masters; what it can show is what one
 // delivery costs a master, and that the cost is divided among the masters, which is what sizing needs.
 //
-//   node bench/scaling.mjs [--members 100] [--senders 10] [--seconds 5] [--masters 1,2,3]
+//   node bench/scaling.mjs [--members 100] [--senders 10] [--seconds 5] [--masters 1,2,3] [--processes 2]
+//
+// --processes 1 runs one server process on the memory store instead, so that FerretDB does not bound the
+// rate: Redis then works at the batching it has under load, which is what per-delivery costs at scale are.
 import { spawnSync } from 'node:child_process';
 import { startCluster, startSingle } from './redis.mjs';
 
@@ -17,7 +20,7 @@ const option = (name, fallback) => {
   return i >= 0 ? flags[i + 1] : fallback;
 };
 const MASTERS = option('masters', '1,2,3').split(',').map(Number);
-const passOn = ['members', 'senders', 'seconds'].flatMap((name) => {
+const passOn = ['members', 'senders', 'seconds', 'processes'].flatMap((name) => {
   const value = option(name);
   return value === undefined ? [] : [`--${name}`, value];
 });
@@ -61,7 +64,10 @@ for (const setup of [
   }
 }
 
-console.log('\nfan-out on Redis: 2 server processes on FerretDB, peak (closed loop)');
+const processes = Number(option('processes', 2));
+console.log(
+  `\nfan-out on Redis: ${processes === 1 ? 'one server process on the memory store' : `${processes} server processes on FerretDB`}, peak (closed loop)`,
+);
 console.log(
   'Redis | sends over | deliveries/s | server CPU ms / 1k deliveries | Redis CPU ms / 1k deliveries, all masters (of it, the deliveries) | the deliveries, per master | lost',
 );
