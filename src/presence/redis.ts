@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
+import { groupBy } from '../lib/group';
 import type { Logger } from '../lib/log';
 import { createOwed } from '../lib/owed';
 import type { RedisClient } from '../lib/redis';
@@ -250,18 +251,15 @@ export function createRedisPresence(redis: RedisClient, options: RedisPresenceOp
     async get(userIds) {
       if (userIds.length === 0) return [];
       // On a cluster one pipeline per bucket (a pipeline's keys must share a node); on one Redis, one in all.
+      const bucketsOf = userIds.map(bucketOf);
       const sharded = redis instanceof Cluster;
-      const groups = new Map<number, number[]>();
-      userIds.forEach((userId, i) => {
-        const group = sharded ? bucketOf(userId) : 0;
-        groups.set(group, [...(groups.get(group) ?? []), i]);
-      });
+      const groups = groupBy(userIds.keys(), (i) => (sharded ? bucketsOf[i] : 0));
       const answers: { devices: number; last: string | null }[] = new Array(userIds.length);
       await Promise.all(
         [...groups.values()].map(async (indexes) => {
           const pipeline = redis.pipeline();
           for (const i of indexes) {
-            const prefix = bucketPrefix(bucketOf(userIds[i]!));
+            const prefix = bucketPrefix(bucketsOf[i]!);
             pipeline.hlen(`${prefix}devices:${userIds[i]}`).hget(`${prefix}last`, userIds[i]!);
           }
           const results = (await pipeline.exec()) ?? [];

@@ -5,6 +5,7 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
+import { groupBy } from '../lib/group';
 import type { RedisClient } from '../lib/redis';
 
 /** What ioredis keeps of a cluster's shard subscribers (not part of its typed API). */
@@ -74,11 +75,7 @@ export async function spublishPerMaster(
   channels: readonly string[],
   text: string,
 ): Promise<{ failed: string[]; error?: unknown }> {
-  const byMaster = new Map<string, string[]>();
-  for (const channel of channels) {
-    const master = cluster.slots[calculateSlot(channel)]?.[0] ?? '';
-    byMaster.set(master, [...(byMaster.get(master) ?? []), channel]);
-  }
+  const byMaster = groupBy(channels, (channel) => cluster.slots[calculateSlot(channel)]?.[0] ?? '');
   const masters = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
   const alone: string[] = [];
   await Promise.all(
@@ -124,11 +121,13 @@ export function watchMovedChannels(
   const moved = new Set<string>();
   const onRefresh = () => {
     const next = slotOwners(subscriber);
-    for (const channel of listening()) {
-      const slot = calculateSlot(channel);
-      if (owners[slot] && owners[slot] !== next[slot]) moved.add(channel);
-    }
+    const movedSlots = new Set<number>();
+    for (let slot = 0; slot < next.length; slot++)
+      if (owners[slot] && owners[slot] !== next[slot]) movedSlots.add(slot);
     owners = next;
+    // Every refresh (each 5 s) compares the maps; the channels are looked at only when a slot moved.
+    if (movedSlots.size === 0) return;
+    for (const channel of listening()) if (movedSlots.has(calculateSlot(channel))) moved.add(channel);
   };
   const onReady = () => {
     if (moved.size === 0) return;

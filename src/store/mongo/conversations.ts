@@ -1,4 +1,5 @@
 import type { Filter } from 'mongodb';
+import { groupBy } from '../../lib/group';
 import {
   idInUse,
   type AddMembersResult,
@@ -15,7 +16,6 @@ import {
   toMembership,
   type Collections,
   type ConversationDoc,
-  type MembershipDoc,
 } from './documents';
 
 const directPairKey = (a: string, b: string) => (a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`);
@@ -36,8 +36,7 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
         .toArray(),
       Promise.all(ids.map((id) => newestMessage(c, id))),
     ]);
-    const members = new Map<string, MembershipDoc[]>();
-    for (const m of memberships) members.set(m.conversationId, [...(members.get(m.conversationId) ?? []), m]);
+    const members = groupBy(memberships, (m) => m.conversationId);
     return docs.map((doc, i) => {
       const last = newest[i] ?? null;
       return {
