@@ -30,16 +30,34 @@ export function backendsAvailable(what: string): boolean {
   return false;
 }
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * Ports for the backends a test file starts: each jest worker has a range of its own, below the kernel's
+ * ephemeral ports (32768 and up here), handed out in turn. A port the kernel picked for
+ * `listen(0)` and released could be picked again at once by another worker, before the backend meant to
+ * have it had bound it (seen: FerretDB failing with "address already in use" with two workers). Each
+ * worker starts at a random place in its range, so that two test runs at once seldom meet either.
+ */
+const PORTS_PER_WORKER = 1500;
+const firstPort = 20_000 + ((Number(process.env.JEST_WORKER_ID ?? 1) - 1) % 8) * PORTS_PER_WORKER;
+let nextPort = firstPort + Math.floor(Math.random() * PORTS_PER_WORKER);
+
+/** A TCP port that is free, and that no other worker of this run is handed (nor this one, until its range wraps). */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = nextPort;
+    nextPort = nextPort + 1 < firstPort + PORTS_PER_WORKER ? nextPort + 1 : firstPort;
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port in ${firstPort}-${firstPort + PORTS_PER_WORKER - 1}`);
 }
 
 async function waitForPort(port: number, timeoutMs: number, child: ChildProcess, output: () => string): Promise<void> {
