@@ -47,6 +47,7 @@ export async function startBenchServer({ nodeArgs = [], env = {} } = {}) {
       PASSWORD_HASH_QUEUE: '100000',
       MESSAGE_RATE_BURST: '100000',
       MESSAGE_RATE_PER_SECOND: '100000',
+      MAX_CONNECTIONS_PER_ADDRESS: '1000000',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

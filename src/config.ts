@@ -61,8 +61,29 @@ export interface Config {
   wsMaxBufferedBytes: number;
   /** MAX_SUBSCRIPTIONS_PER_CONNECTION: open subscriptions on one WebSocket. @default 100 */
   maxSubscriptionsPerConnection: number;
+  /**
+   * MAX_CONNECTIONS_PER_USER: authenticated WebSocket connections of one user at once, on all
+   * processes together; past it a new one is closed with 4429. @default 100
+   */
+  maxConnectionsPerUser: number;
+  /**
+   * MAX_CONNECTIONS_PER_ADDRESS: authenticated WebSocket connections from one client address at
+   * once (see TRUST_PROXY), on all processes together; past it a new one is closed with 4429.
+   * Raise it where many users share an address (carrier NAT, an office). @default 1000
+   */
+  maxConnectionsPerAddress: number;
+  /**
+   * MAX_SUBSCRIPTIONS_PER_USER: open subscriptions of one user at once, over all their connections
+   * and processes; past it a subscribe is answered RATE_LIMITED. @default 1000
+   */
+  maxSubscriptionsPerUser: number;
   /** MAX_QUERY_FIELDS: fields in one document, fragments expanded. @default 500 */
   maxQueryFields: number;
+  /**
+   * MAX_QUERY_TOKENS: lexical tokens in one document (names, punctuation, values); the parser
+   * stops at the first past it, so that a huge document costs no more than a large one. @default 10000
+   */
+  maxQueryTokens: number;
   /**
    * MAX_QUERY_COST_BYTES: the largest answer an operation may be able to build,
    * estimated before it runs (page sizes times the largest fields). @default 64000000
@@ -254,7 +275,11 @@ export function loadConfig(env: Env): Config {
     },
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
+    maxConnectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 100, 1, 10_000_000),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1000, 1, 10_000_000),
+    maxSubscriptionsPerUser: integer(env, 'MAX_SUBSCRIPTIONS_PER_USER', 1000, 1, 10_000_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
+    maxQueryTokens: integer(env, 'MAX_QUERY_TOKENS', 10_000, 100, 10_000_000),
     maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),
     mongodbUri: connectionUrl(env, 'MONGODB_URI', ['mongodb', 'mongodb+srv'], 'mongodb://localhost:27017'),
     mongodbDb: optional(env, 'MONGODB_DB'),

@@ -90,10 +90,14 @@ describe('typing', () => {
     for (let i = 0; i < 10; i++) await gqlOk(server.url, SET_TYPING, { c, t: true }, alice.token);
     const first = await channel.next();
     expect(first.value).toMatchObject({ type: 'typing', typing: true });
-    // typing: false always goes out, and lets the next true go out at once.
+    // typing: false goes out after a true that went out, once; it grants no new allowance (see test/hostile).
+    await gqlOk(server.url, SET_TYPING, { c, t: false }, alice.token);
     await gqlOk(server.url, SET_TYPING, { c, t: false }, alice.token);
     await gqlOk(server.url, SET_TYPING, { c, t: true }, alice.token);
     expect((await channel.next()).value).toMatchObject({ typing: false });
+    // After the throttle's window, typing shows again.
+    await new Promise((r) => setTimeout(r, 2100));
+    await gqlOk(server.url, SET_TYPING, { c, t: true }, alice.token);
     expect((await channel.next()).value).toMatchObject({ typing: true });
     await channel.return();
   });

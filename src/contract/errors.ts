@@ -87,10 +87,12 @@ export function subscriberLagging(): GraphQLError {
 }
 
 /** A connection asked for more concurrent subscriptions than it may hold. */
-export function tooManySubscriptions(max: number): GraphQLError {
+export function tooManySubscriptions(max: number, per: 'connection' | 'user' = 'connection'): GraphQLError {
   return coded(
     ErrorCode.RateLimited,
-    `At most ${max} subscriptions may be open on one connection; complete one first.`,
+    per === 'connection'
+      ? `At most ${max} subscriptions may be open on one connection; complete one first.`
+      : `At most ${max} subscriptions may be open for one user over all connections; complete one first.`,
     { max },
   );
 }

@@ -8,8 +8,10 @@ import type { IdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
 import type { ByteBudget } from '../lib/byteBudget';
 import type { ConcurrencyLimit } from '../lib/concurrency';
+import type { Flags } from '../lib/flags';
 import type { Logger } from '../lib/log';
 import type { RateLimiter } from '../lib/rateLimit';
+import type { Slots } from '../lib/slots';
 import type { PresenceTracker } from '../presence/presence';
 import type { PubSub } from '../pubsub/pubsub';
 import type { PushNotifier } from '../push/notifier';
@@ -39,6 +41,10 @@ export interface Services {
     /** One typing announcement per user and conversation every 2 seconds; more are absorbed. */
     typing: RateLimiter;
   };
+  /** Whose typing indicator is up, by `userId:conversationId`: a stop is announced only after a start. */
+  typingShown: Flags;
+  /** Holders of capped things at once (connections per user and address, subscriptions per user). */
+  slots: Slots;
   /** Password hashes computed at once; more wait, and past a bound are refused. */
   passwordHashing: ConcurrencyLimit;
   metrics: Metrics;

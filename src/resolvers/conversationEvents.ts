@@ -17,7 +17,7 @@ export const conversationEventResolvers: Resolvers = {
   Mutation: {
     setTyping: async (_parent, { conversationId, typing }, ctx) => {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
-      const { pubsub, limiters, log } = ctx.services;
+      const { pubsub, limiters, typingShown, log } = ctx.services;
       if (conversation.kind === 'DIRECT') {
         // Nothing to show across a block, and nothing said about it either.
         const other = conversation.memberIds.find((id) => id !== viewer.id);
@@ -28,9 +28,12 @@ export const conversationEventResolvers: Resolvers = {
       if (typing) {
         // Renewals within the throttle's window are absorbed: every stream keeps the indicator for 6 s anyway.
         if ((await limiters.typing.take(key)) > 0) return true;
-      } else {
-        // So that typing again right away is shown at once.
-        await limiters.typing.reset(key);
+        // Should Redis be out of reach, the stop that follows is announced anyway (see below).
+        await typingShown.raise(key, limits.typingShownMs).catch(() => undefined);
+      } else if (!(await typingShown.lower(key).catch(() => true))) {
+        // Not shown (never, or already stopped): nothing changed, nothing to say. A stop grants no new
+        // allowance either, so toggling true and false publishes no more than typing alone does.
+        return true;
       }
       // Never stored: should the publish fail, the indicator is simply not shown (or ends at its expiry).
       await publishTyping(pubsub, conversation.memberIds, conversation.id, viewer.id, typing).catch((error: unknown) =>

@@ -74,6 +74,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     introspection: config.introspection,
     includeStacktraceInErrorResponses: config.development,
     validationRules,
+    parseOptions: { maxTokens: config.maxQueryTokens },
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.
     stopOnTerminationSignals: false,
     plugins: [

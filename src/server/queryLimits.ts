@@ -25,41 +25,15 @@ import { ErrorCode } from '../contract/errors';
  * A validation rule refusing documents that select more than `max` fields,
  * counting every field of every operation with fragments expanded where they
  * are spread. This bounds what aliases and nested fragments can make one
- * request cost; counting stops as soon as the limit is passed, so a document
- * built to explode under expansion is refused quickly.
+ * request cost. Each fragment is counted once and its count reused wherever
+ * it is spread, so the rule's work grows with the document's size, never with
+ * its expansion: a chain of fragments that each spread the next twice (2^n
+ * fields in a document of n lines) costs n steps, not 2^n. Counts are capped
+ * just past `max`, so that they stay small numbers.
  */
 export function maxFieldsRule(max: number): ValidationRule {
   return (context) => {
-    const document = context.getDocument();
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    let count = 0;
-    const visiting = new Set<string>();
-    const countIn = (selectionSet: SelectionSetNode): void => {
-      for (const selection of selectionSet.selections) {
-        if (count > max) return;
-        if (selection.kind === Kind.FIELD) {
-          count++;
-          if (selection.selectionSet) countIn(selection.selectionSet);
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          countIn(selection.selectionSet);
-        } else {
-          const name = selection.name.value;
-          const fragment = fragments.get(name);
-          // Unknown or cyclic spreads are reported by graphql's own rules.
-          if (!fragment || visiting.has(name)) continue;
-          visiting.add(name);
-          countIn(fragment.selectionSet);
-          visiting.delete(name);
-        }
-      }
-    };
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.OPERATION_DEFINITION) countIn(definition.selectionSet);
-    }
-    if (count > max) {
+    if (countFields(context.getDocument(), max + 1) > max) {
       context.reportError(
         new GraphQLError(`The document selects more than ${max} fields; split it into smaller requests.`, {
           extensions: { code: ErrorCode.ValidationFailed },
@@ -68,6 +42,55 @@ export function maxFieldsRule(max: number): ValidationRule {
     }
     return {};
   };
+}
+
+/**
+ * Fields the document's operations select with fragments expanded, or `cap`
+ * if that many or more. Each selection set of the document is visited at
+ * most once (fragments are memoised); unknown and cyclic spreads count
+ * nothing, as graphql's own rules report them.
+ */
+export function countFields(document: DocumentNode, cap: number): number {
+  const fragments = fragmentsOf(document);
+  const counted = new Map<string, number>();
+  const visiting = new Set<string>();
+  const fragmentCount = (name: string): number => {
+    const known = counted.get(name);
+    if (known !== undefined) return known;
+    const fragment = fragments.get(name);
+    if (!fragment || visiting.has(name)) return 0;
+    visiting.add(name);
+    const count = countIn(fragment.selectionSet);
+    visiting.delete(name);
+    counted.set(name, count);
+    return count;
+  };
+  const countIn = (selectionSet: SelectionSetNode): number => {
+    let count = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) count += 1 + (selection.selectionSet ? countIn(selection.selectionSet) : 0);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) count += countIn(selection.selectionSet);
+      else count += fragmentCount(selection.name.value);
+      if (count >= cap) return cap;
+    }
+    return count;
+  };
+  let total = 0;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OPERATION_DEFINITION) total = Math.min(cap, total + countIn(definition.selectionSet));
+  }
+  return total;
+}
+
+/** The document's fragment definitions by name (the first of each name: graphql's rules refuse repeats). */
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(definition.name.value)) {
+      fragments.set(definition.name.value, definition);
+    }
+  }
+  return fragments;
 }
 
 /** What `estimateResponseBytes` assumes of fields the schema does not bound by an argument. */
@@ -87,9 +110,11 @@ export interface CostModel {
 /**
  * The most bytes an operation's answer can take: every leaf at its largest,
  * every list at its page size (first/last, with variables' values) or its
- * bound. Fragments are expanded where spread. Computed from the document
- * alone, before any resolver runs, so that a small document cannot make the
- * server build a huge answer (50 aliased pages of full-length messages).
+ * bound. Fragments are expanded where spread, each measured once per type
+ * and page it is spread at, so the work is linear in the document. Computed
+ * from the document alone, before any resolver runs, so that a small document
+ * cannot make the server build a huge answer (50 aliased pages of full-length
+ * messages).
  */
 export function estimateResponseBytes(
   schema: GraphQLSchema,
@@ -102,10 +127,7 @@ export function estimateResponseBytes(
   if (!operation) return 0;
   const root = schema.getRootType(operation.operation);
   if (!root) return 0;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   let variableValues: Record<string, unknown> = {};
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
   if ('coerced' in coerced) variableValues = coerced.coerced ?? {};
@@ -123,6 +145,8 @@ export function estimateResponseBytes(
   };
 
   const visiting = new Set<string>();
+  /** A fragment's bytes by name, type and page: each spread of it after the first costs one lookup. */
+  const fragmentBytes = new Map<string, number>();
   const sizeOf = (type: GraphQLOutputType, selections: SelectionSetNode | undefined, page: number | null): number => {
     if (isNonNullType(type)) return sizeOf(type.ofType, selections, page);
     if (isListType(type)) return (page ?? model.defaultListSize) * sizeOf(type.ofType, selections, null);
@@ -140,11 +164,17 @@ export function estimateResponseBytes(
         total += selectionBytes(parent, selection.selectionSet, page);
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (!fragment || visiting.has(name)) continue;
-        visiting.add(name);
-        total += selectionBytes(parent, fragment.selectionSet, page);
-        visiting.delete(name);
+        const key = `${name}\0${parent.name}\0${page}`;
+        let bytes = fragmentBytes.get(key);
+        if (bytes === undefined) {
+          const fragment = fragments.get(name);
+          if (!fragment || visiting.has(name)) continue;
+          visiting.add(name);
+          bytes = selectionBytes(parent, fragment.selectionSet, page);
+          visiting.delete(name);
+          fragmentBytes.set(key, bytes);
+        }
+        total += bytes;
       } else {
         const field = parent.getFields()[selection.name.value];
         if (!field) continue; // __typename and introspection: small

@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .then(() => apollo.stop())
         .then(() => {
           services.push.close();
-          return services.presence.close();
+          return Promise.all([services.presence.close(), services.slots.close()]).then(() => undefined);
         })),
   };
 }

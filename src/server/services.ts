@@ -11,6 +11,8 @@ import type { Config } from '../config';
 import { limits } from '../contract/limits';
 import { createLogger, type Logger } from '../lib/log';
 import { createConcurrencyLimit } from '../lib/concurrency';
+import { createMemoryFlags, createRedisFlags } from '../lib/flags';
+import { createMemorySlots, createRedisSlots } from '../lib/slots';
 import { createRateLimiter } from '../lib/rateLimit';
 import { publishPresence } from '../presence/events';
 import { createMemoryPresence } from '../presence/memory';
@@ -91,6 +93,10 @@ export function createServices(options: ServiceOptions): Services {
       loginFailures: createRateLimiter({ ...config.loginFailureRate, name: 'login-failures', redis }),
       typing: createRateLimiter({ burst: 1, perSecond: 1 / limits.typingRenewSeconds, name: 'typing', redis }),
     },
+    typingShown: redis ? createRedisFlags(redis, { name: 'typing' }) : createMemoryFlags({ name: 'typing' }),
+    slots: redis
+      ? createRedisSlots(redis, { name: 'ws', timeoutMs: config.presenceTimeoutMs, log })
+      : createMemorySlots(),
     // scrypt runs on libuv's 4 threads: more at once only queue there, unseen and unbounded.
     passwordHashing: createConcurrencyLimit({ concurrency: 4, maxWaiting: config.passwordHashQueue }),
     metrics: createMetrics({ pubsubReconnects: () => pubsub.reconnects() }),

@@ -15,14 +15,17 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
+import { LRUCache } from 'lru-cache';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { authenticateConnection } from '../auth/session';
 import type { TokenClaims } from '../auth/tokens';
 import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '../contract/errors';
 import { createByteBudget, type ByteBudget } from '../lib/byteBudget';
+import type { Release } from '../lib/slots';
 import { createContext, type Context, type Services } from '../resolvers/context';
 import { viewerIndependentFields } from '../resolvers/shared';
+import { createAdmission, TOO_MANY_CONNECTIONS } from './admission';
 import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
 import { checkResponseCost } from './queryLimits';
@@ -56,8 +59,13 @@ type Extra = { socket: WebSocket; request: IncomingMessage };
 const TRY_AGAIN_LATER = 1013;
 /** How long a connection closed for not reading gets to read its close frame before it is cut off. */
 const CLOSE_GRACE_MS = 1000;
-/** Distinct subscription documents whose parse and validation are kept. */
-const MAX_KNOWN_DOCUMENTS = 1000;
+/**
+ * The cache of parsed and validated subscription documents: subscribers mostly
+ * send the same few short texts. Only documents that passed are kept, only
+ * texts up to a few KiB, and the texts kept add up to a bound, so that no
+ * client can fill the cache with large or broken documents.
+ */
+const DOCUMENT_CACHE = { maxEntries: 1000, maxTextChars: 16 * 1024, maxTotalChars: 1024 * 1024 };
 
 /**
  * graphql-ws on the shared HTTP server: authenticates once in onConnect
@@ -69,28 +77,33 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
   const { wsServer, schema, services, formatError, validationRules, connections } = options;
   const viewers = new WeakMap<
     WsContext<Record<string, unknown>, Extra>,
-    { claims: TokenClaims; budget: ByteBudget; connectionId: string; since: number }
+    { claims: TokenClaims; budget: ByteBudget; connectionId: string; since: number; release: Release }
   >();
   const { log } = services;
   const rules = [...specifiedRules, ...validationRules];
   const sessions = createSessionWatch(services);
   /** Subscriptions delivered through `shared`, by their context. */
   const sharedTargets = new WeakMap<Context, { plan: SharedPlan; target: DeliveryTarget }>();
-  /** The root field of each running subscription, by connection and id, for the subscriptions gauge. */
-  const running = new WeakMap<object, Map<string, string>>();
+  const admission = createAdmission(services.slots, services.config);
+  /**
+   * The root field of each running subscription, by connection and id, for the subscriptions gauge,
+   * and its place under the user's cap.
+   */
+  const running = new WeakMap<object, Map<string, { field: string; release: Release }>>();
   const { metrics } = services;
-  const started = (ctx: object, id: string, field: string) => {
+  const started = (ctx: object, id: string, field: string, release: Release) => {
     let mine = running.get(ctx);
     if (!mine) running.set(ctx, (mine = new Map()));
-    if (mine.has(id)) return;
-    mine.set(id, field);
+    if (mine.has(id)) return release();
+    mine.set(id, { field, release });
     metrics.subscriptions.inc({ field });
   };
   const ended = (ctx: WsContext<Record<string, unknown>, Extra>, id?: string) => {
     const mine = running.get(ctx);
-    for (const [key, field] of mine ?? []) {
+    for (const [key, { field, release }] of mine ?? []) {
       if (id !== undefined && key !== id) continue;
       mine!.delete(key);
+      release();
       metrics.subscriptions.dec({ field });
       if (log.debugEnabled) log.debug('subscription ended', { requestId: requestIdOf(ctx, key), field });
     }
@@ -100,8 +113,13 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     `${viewers.get(ctx)?.connectionId ?? 'unauthenticated'}/${id}`;
   const withRequestId = (errors: readonly GraphQLFormattedError[], requestId: string) =>
     errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId } }));
-  /** Parsed and validated documents by their text: subscribers mostly send the same few. */
-  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  /** Parsed and validated documents by their text. */
+  const documents = new LRUCache<string, DocumentNode>({
+    max: DOCUMENT_CACHE.maxEntries,
+    maxSize: DOCUMENT_CACHE.maxTotalChars,
+    maxEntrySize: DOCUMENT_CACHE.maxTextChars,
+    sizeCalculation: (_document, query) => query.length,
+  });
 
   /**
    * A connection's bound on bytes waiting to be sent: its subscriptions' queued
@@ -144,21 +162,20 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     formatResult,
   });
 
-  /** The document of a query text, parsed and validated once, or what is wrong with it. */
+  /** The document of a query text, parsed (within the token bound) and validated, or what is wrong with it. */
   function documentOf(query: string): DocumentNode | readonly GraphQLError[] {
-    let known = documents.get(query);
-    if (known === undefined) {
-      try {
-        const document = parse(query);
-        const errors = validate(schema, document, rules);
-        known = errors.length > 0 ? errors.map((e) => validationFailed(e.message)) : document;
-      } catch (error) {
-        known = [parseFailed(error instanceof Error ? error.message : 'Syntax error')];
-      }
-      if (documents.size >= MAX_KNOWN_DOCUMENTS) documents.clear();
-      documents.set(query, known);
+    const known = documents.get(query);
+    if (known) return known;
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: services.config.maxQueryTokens });
+    } catch (error) {
+      return [parseFailed(error instanceof Error ? error.message : 'Syntax error')];
     }
-    return known;
+    const errors = validate(schema, document, rules);
+    if (errors.length > 0) return errors.map((e) => validationFailed(e.message));
+    documents.set(query, document);
+    return document;
   }
 
   const server = useServer<Record<string, unknown>, Extra>(
@@ -172,21 +189,32 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const auth = await authenticateConnection(services.tokens, services.revocations, services.store, authorization);
+        const { socket, request } = ctx.extra;
         if ('failure' in auth) {
-          ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
+          socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
+          return false;
+        }
+        const address = options.clientAddress(request);
+        const admitted = await admission.connection(auth.claims.userId, address);
+        if ('refused' in admitted) {
+          metrics.rateLimited.inc({ limit: 'connections' });
+          socket.close(TOO_MANY_CONNECTIONS, admitted.refused);
+          return false;
+        }
+        // Gone while it was being admitted: onClose has run already, and would not give its place back.
+        if (socket.readyState !== socket.OPEN) {
+          admitted();
           return false;
         }
         const connectionId = randomUUID();
         viewers.set(ctx, {
           claims: auth.claims,
-          budget: connectionBudget(ctx.extra.socket),
+          budget: connectionBudget(socket),
           connectionId,
           since: Date.now(),
+          release: admitted,
         });
-        if (log.debugEnabled) {
-          const address = options.clientAddress(ctx.extra.request);
-          log.debug('ws connected', { connectionId, userId: auth.claims.userId, address });
-        }
+        if (log.debugEnabled) log.debug('ws connected', { connectionId, userId: auth.claims.userId, address });
         sessions.opened(ctx.extra.socket, auth.claims);
         connections.open++;
         metrics.connections.inc();
@@ -198,6 +226,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         if (!viewer) return;
         ended(ctx);
         viewers.delete(ctx);
+        viewer.release();
         if (log.debugEnabled) {
           const { connectionId, claims, since } = viewer;
           log.debug('ws closed', { connectionId, userId: claims.userId, code, seconds: (Date.now() - since) / 1000 });
@@ -207,7 +236,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         metrics.connections.dec();
         void services.presence.disconnected(viewer.claims.userId);
       },
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const viewer = viewers.get(ctx);
         if (!viewer) return [new GraphQLError('Unauthorized', { extensions: { code: ErrorCode.Unauthenticated } })];
         // ctx.subscriptions already holds this one.
@@ -222,6 +251,18 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           services.config.maxQueryCostBytes,
         );
         if (tooCostly) return [tooCostly];
+        const place = await admission.subscription(viewer.claims.userId);
+        if (!place) {
+          metrics.rateLimited.inc({ limit: 'subscriptions' });
+          return [tooManySubscriptions(services.config.maxSubscriptionsPerUser, 'user')];
+        }
+        // Completed, or the connection closed, while it waited for its place.
+        if (!(id in ctx.subscriptions) || !viewers.has(ctx)) {
+          place();
+          return [
+            new GraphQLError('Subscription ended before it started', { extensions: { code: ErrorCode.BadUserInput } }),
+          ];
+        }
         const address = options.clientAddress(ctx.extra.request);
         const requestId = `${viewer.connectionId}/${id}`;
         const contextValue = createContext(services, viewer.claims, address, {
@@ -233,7 +274,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         if (plan)
           sharedTargets.set(contextValue, { plan, target: { id, socket: ctx.extra.socket, budget: viewer.budget } });
         const field = rootField(document, operationName);
-        started(ctx, id, field);
+        started(ctx, id, field, place);
         if (log.debugEnabled) log.debug('subscription started', { requestId, field, shared: plan !== null });
         return { schema, document, operationName, variableValues: variables, contextValue };
       },

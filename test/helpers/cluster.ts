@@ -40,6 +40,7 @@ export async function startCluster({ redis: mode = TEST_REDIS }: ClusterOptions 
     PASSWORD_HASH_QUEUE: '100000',
     MESSAGE_RATE_BURST: '100000',
     MESSAGE_RATE_PER_SECOND: '100000',
+    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
   };
   const processes: ServerProcess[] = [];
   return {

@@ -25,6 +25,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     PASSWORD_HASH_QUEUE: '100000',
     MESSAGE_RATE_BURST: '100000',
     MESSAGE_RATE_PER_SECOND: '100000',
+    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     ...env,
   });
 }
