@@ -3,8 +3,11 @@
  * setTyping(true)/setTyping(false) pairs, each pair meant to be published to
  * every member. What reaches the members' channels is counted.
  */
-import { gqlOk, signUpMany } from '../helpers/client';
+import { gqlOk, signUpMany, subscribe, wsClient, type TestUser } from '../helpers/client';
+import { probeEvents, useCluster } from '../helpers/cluster';
+import { CONVERSATION_EVENT } from '../helpers/events';
 import { CREATE_GROUP } from '../helpers/operations';
+import type { ServerProcess } from '../helpers/process';
 import { useTestServer } from '../helpers/server';
 
 const toggles = (pairs: number) =>
@@ -57,4 +60,36 @@ describe('typing toggled true and false in aliased pairs', () => {
     expect((await channel.next()).value).toMatchObject({ type: 'typing', typing: true });
     await channel.return();
   });
+});
+
+describe('typing toggled through two processes sharing Redis', () => {
+  const cluster = useCluster();
+  let a: ServerProcess;
+  let b: ServerProcess;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([cluster.current.start(), cluster.current.start()]);
+  }, 60_000);
+
+  it('publishes at most one start and one stop per window, whichever process each request reaches', async () => {
+    const [attacker, member] = (await signUpMany(a.url, 2, 'toggle2')) as TestUser[];
+    const c = (await gqlOk(a.url, CREATE_GROUP, { t: 'toggles', m: [member!.id] }, attacker!.token)).createGroup.id;
+    const client = wsClient(b.wsUrl, member!.token);
+    const events = subscribe(client, CONVERSATION_EVENT);
+    await probeEvents(a.url, attacker!, c, [events]);
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) await gqlOk((i % 2 === 0 ? a : b).url, toggles(100), { c }, attacker!.token);
+    const windows = Math.ceil((Date.now() - started) / 2000) + 1;
+    await new Promise((r) => setTimeout(r, 500));
+    const typing: boolean[] = [];
+    for (;;) {
+      const got = await events.take(1, 200).catch(() => null);
+      if (!got) break;
+      if (got[0].conversationEvent.__typename === 'TypingChanged') typing.push(got[0].conversationEvent.typing);
+    }
+    expect(typing.length).toBeGreaterThanOrEqual(2);
+    expect(typing.length).toBeLessThanOrEqual(2 * windows);
+    typing.forEach((t, i) => expect(t).toBe(i % 2 === 0));
+    events.dispose();
+    await client.dispose();
+  }, 60_000);
 });
