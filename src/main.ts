@@ -4,8 +4,6 @@
  * service once, server/services.ts), then signals.
  */
 import type { WorkerLease } from './cluster/workerLease/lease';
-import { leaseWorkerIdFromMongo } from './cluster/workerLease/mongo';
-import { leaseWorkerId } from './cluster/workerLease/redis';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/log';
 import { openBackends } from './server/backends';
@@ -18,13 +16,12 @@ async function main(): Promise<void> {
     log.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process exits');
   }
   const backends = await openBackends(config, log);
-  const { store, pubsub, redis, mongoDb } = backends;
+  const { store, pubsub, redis, workerLease } = backends;
   let lease: WorkerLease | null = null;
-  if (config.workerId === undefined && (redis || mongoDb)) {
+  if (config.workerId === undefined && workerLease) {
     // Another process issues ids with this worker id now: ours could collide, so stop at once.
-    const options = { log, onLost: () => process.exit(1) };
-    lease = redis ? await leaseWorkerId(redis, options) : await leaseWorkerIdFromMongo(mongoDb!, options);
-    log.info(`message ids: worker id ${lease.workerId} (leased from ${redis ? 'Redis' : 'MongoDB'})`);
+    lease = await workerLease.lease({ log, onLost: () => process.exit(1) });
+    log.info(`message ids: worker id ${lease.workerId} (leased from ${workerLease.from})`);
   }
   const workerId = config.workerId ?? lease?.workerId ?? 0;
   const server = await startServer({

@@ -1,5 +1,7 @@
 import { connectRedis, connectRedisCluster, type RedisClient } from '../lib/redis';
-import type { Db } from 'mongodb';
+import type { WorkerLease, WorkerLeaseOptions } from '../cluster/workerLease/lease';
+import { leaseWorkerIdFromMongo } from '../cluster/workerLease/mongo';
+import { leaseWorkerId } from '../cluster/workerLease/redis';
 import { ConfigError, type Config } from '../config';
 import type { Logger } from '../lib/log';
 
@@ -16,8 +18,12 @@ export interface Backends {
   pubsub: PubSub;
   /** The Redis connection for everything but pub/sub (leases, registry), when there is Redis. */
   redis: RedisClient | null;
-  /** The MongoDB database, when there is MongoDB (worker-id leases without Redis). */
-  mongoDb: Db | null;
+  /**
+   * Where this process leases its Snowflake worker id, so that no two processes sharing these
+   * backends issue the same ids: Redis when there is Redis, else the store. Null on the embedded
+   * default, where one process is alone. A new store that can be shared provides its own.
+   */
+  workerLease: { from: string; lease(options: WorkerLeaseOptions): Promise<WorkerLease> } | null;
   /** What keeps this process from serving fully right now (a backend it cannot reach); empty when ready. */
   readiness(): Promise<string[]>;
   /** Closes pub/sub, then store, then every connection. */
@@ -55,7 +61,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
   const closers: (() => Promise<unknown>)[] = [];
   try {
     let store: Store;
-    let mongoDb: Db | null = null;
+    let workerLease: Backends['workerLease'] = null;
     const probes: (() => Promise<string | null>)[] = [];
     if (config.mongodbUri) {
       const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, {
@@ -67,7 +73,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       });
       closers.push(() => mongo.client.close());
       store = mongo.store;
-      mongoDb = mongo.db;
+      workerLease = { from: 'MongoDB', lease: (options) => leaseWorkerIdFromMongo(mongo.db, options) };
       probes.push(() => probe('MongoDB unreachable', () => mongo.db.command({ ping: 1 })));
       log.info(`store: MongoDB (database "${mongo.db.databaseName}")`);
     } else {
@@ -99,6 +105,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
         onBackgroundError: (error) => log.debug(`redis (subscriber): ${error.message}`),
       });
       redis = general!;
+      workerLease = { from: 'Redis', lease: (options) => leaseWorkerId(general!, options) };
       const connections = { publisher: publisher!, subscriber: subscriber!, general: general! };
       for (const [role, client] of Object.entries(connections)) {
         probes.push(async () =>
@@ -119,7 +126,7 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       store,
       pubsub,
       redis,
-      mongoDb,
+      workerLease,
       async readiness() {
         const problems = await Promise.all(probes.map((check) => check()));
         return [...new Set(problems.filter((p): p is string => p !== null))];
