@@ -1,9 +1,9 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Cluster } from 'ioredis';
-import { within } from '../lib/deadline';
-import { createOwed } from '../lib/owed';
-import type { RedisClient } from '../lib/redis';
-import { UnavailableError } from '../lib/unavailable';
+import { within } from '../../lib/deadline';
+import { createOwed } from '../../lib/owed';
+import type { RedisClient } from '../../lib/redis';
+import { UnavailableError } from '../../lib/unavailable';
 import {
   channelName,
   MISSED_EVENTS,
@@ -13,15 +13,11 @@ import {
   type Subscription,
   type Topic,
   type Topics,
-} from './pubsub';
-import { channelsOf, createSubscriptionRegistry } from './queue';
-import {
-  asShardChannels,
-  shardSubscribersHealthy,
-  shardSubscribersSettled,
-  spublishPerMaster,
-  watchMovedChannels,
-} from './shards';
+} from '../pubsub';
+import { channelsOf, createSubscriptionRegistry } from '../queue';
+import { createHandOver, PublishError } from './handOver';
+import { watchReconnects } from './reconnects';
+import { asShardChannels, watchMovedChannels } from './shards';
 
 /** Options of `createRedisPubSub`. */
 export interface RedisPubSubOptions extends PubSubOptions {
@@ -47,40 +43,11 @@ export interface RedisPubSubOptions extends PubSubOptions {
 }
 
 /**
- * One event on many channels in one command: a message to a group of 100 is
- * one script call, not 100 PUBLISH commands, each of which costs the client
- * as much as the Redis server. ARGV[1] is the event, the rest its channels.
- */
-const PUBLISH_MANY = 'chatPublishMany';
-const PUBLISH_MANY_LUA = `
-for i = 2, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[1]) end
-return #ARGV - 1`;
-/** Channels per PUBLISH_MANY call: one command's arguments stay small. */
-const PUBLISH_MANY_CHUNK = 1000;
-type PublishMany = Record<typeof PUBLISH_MANY, (event: string, ...channels: string[]) => Promise<number>>;
-
-/**
  * Published on a channel in place of events that a failed publish may have
  * lost: its subscribers, in every process, get MISSED_EVENTS and read what
  * they missed from the store. No event serialises to it.
  */
 const MISSED_MARKER = '{"missedEventsMarker":1}';
-
-/** The channels a publish did not reach, and why. */
-class PublishError extends Error {
-  constructor(
-    readonly channels: readonly string[],
-    cause: unknown,
-  ) {
-    super(
-      `publish failed on ${channels.length} channel(s): ${cause instanceof Error ? cause.message : String(cause)}`,
-      {
-        cause,
-      },
-    );
-    this.name = 'PublishError';
-  }
-}
 
 /**
  * The last few texts received and what they parsed to. A process subscribed
@@ -160,7 +127,6 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   /** The size on the wire of each event received, for subscribers' byte budgets. */
   const sizes = new WeakMap<object, number>();
   const received = createRecentTexts();
-  publisher.defineCommand(PUBLISH_MANY, { numberOfKeys: 0, lua: PUBLISH_MANY_LUA });
   const engine = new RedisPubSub({
     publisher: sharded ? asShardChannels(publisher) : publisher,
     subscriber: withUnsubscribeFailuresHandled(sharded ? asShardChannels(subscriber) : subscriber, onBackgroundError),
@@ -180,77 +146,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   });
   const pendingSubscribes = (engine as unknown as { subsPendingRefsMap?: PendingSubscribes }).subsPendingRefsMap;
   const registry = createSubscriptionRegistry(maxQueue);
-  let interrupted = false;
-  let reconnects = 0;
-
-  const onClose = () => {
-    interrupted = true;
-  };
-  const onReady = () => {
-    if (!interrupted) return;
-    interrupted = false;
-    // PING is answered after the SUBSCRIBEs ioredis sent on reconnecting: past it, nothing more is missed.
-    subscriber.ping().then(
-      () => {
-        reconnects++;
-        registry.missedEvents();
-      },
-      () => {
-        interrupted = true;
-      },
-    );
-  };
-  // On a cluster, each master's shard subscriber drops alone (`-node`); ioredis re-creates it and
-  // re-subscribes its channels, then says `subscribersReady`.
-  const [closed, ready] = sharded ? ['-node', 'subscribersReady'] : ['close', 'ready'];
-  let drops = 0;
-  let settling = false;
-  const onShardDropped = () => {
-    drops++;
-    interrupted = true;
-  };
-  const onShardsReady = () => {
-    // ioredis says this after every attempt, also while a master is still away: only once all are back.
-    if (!interrupted || settling || !shardSubscribersHealthy(subscriber)) return;
-    settling = true;
-    const seen = drops;
-    shardSubscribersSettled(subscriber).then(
-      () => {
-        settling = false;
-        // A master dropped again meanwhile: its channels are not live yet.
-        if (drops !== seen) return onShardsReady();
-        interrupted = false;
-        reconnects++;
-        registry.missedEvents();
-      },
-      () => {
-        settling = false;
-        setTimeout(onShardsReady, 500).unref();
-      },
-    );
-  };
-  const onDropped = sharded ? onShardDropped : onClose;
-  subscriber.on(closed, onDropped);
-  subscriber.on(ready, sharded ? onShardsReady : onReady);
-
-  /** Publishes `text` on every one of `channels`; resolves with those it may not have reached, and why. */
-  async function handOver(channels: readonly string[], text: string): Promise<PublishError | null> {
-    if (sharded) {
-      // A script may only touch one slot: one SPUBLISH per channel, pipelined per master.
-      const { failed, error } = await spublishPerMaster(publisher as Cluster, channels, text);
-      return failed.length > 0 ? new PublishError(failed, error) : null;
-    }
-    for (let i = 0; i < channels.length; i += PUBLISH_MANY_CHUNK) {
-      const chunk = channels.slice(i, i + PUBLISH_MANY_CHUNK);
-      try {
-        await (publisher as unknown as PublishMany)[PUBLISH_MANY](text, ...chunk);
-      } catch (error) {
-        return new PublishError(channels.slice(i), error);
-      }
-    }
-    return null;
-  }
-
+  const reconnects = watchReconnects(subscriber, sharded, () => registry.missedEvents());
+  const handOver = createHandOver(publisher, sharded);
   const owed = createOwed(async (channels) => (await handOver(channels, MISSED_MARKER))?.channels ?? [], {
     onDropped: (dropped) =>
       onBackgroundError(new Error(`${dropped} channel(s) not told of a failed publish: too many owed at once`)),
@@ -268,7 +165,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     : () => undefined;
 
   return {
-    reconnects: () => reconnects,
+    reconnects: () => reconnects.reconnects(),
     async publish<T extends Topic>(topic: T, keys: string | readonly string[], event: Topics[T]) {
       const channels = (typeof keys === 'string' ? [keys] : keys).map((key) => channelName(topic, key));
       if (channels.length === 0) return;
@@ -294,7 +191,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       keys: string | readonly string[],
       options: SubscribeOptions = {},
     ): Promise<Subscription<Topics[T]>> {
-      if (subscriber.status !== 'ready' || (sharded && interrupted)) {
+      if (subscriber.status !== 'ready' || (sharded && reconnects.interrupted())) {
         throw new UnavailableError('pub/sub', new Error(`Redis subscriber connection is ${subscriber.status}`));
       }
       const channels = channelsOf(topic, keys);
@@ -328,9 +225,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
 
     async close() {
       unwatch();
-      subscriber.off(closed, onDropped);
+      reconnects.stop();
       owed.close();
-      subscriber.off(ready, sharded ? onShardsReady : onReady);
       registry.endAll();
     },
   };

@@ -5,8 +5,8 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-import { groupBy } from '../lib/group';
-import type { RedisClient } from '../lib/redis';
+import { groupBy } from '../../lib/group';
+import type { RedisClient } from '../../lib/redis';
 
 /** What ioredis keeps of a cluster's shard subscribers (not part of its typed API). */
 type ShardSubscriberGroup = {
