@@ -164,7 +164,18 @@ export type Mutation = {
   openDirectConversation: Conversation;
   /** A new token for the viewer (same user, new expiry), for a token that is still valid. */
   refreshToken: AuthPayload;
-  /** Registers a device's push token for the viewer (idempotent). */
+  /**
+   * Registers a device's push token for the viewer (idempotent).
+   *
+   * A token belongs to the account that registered it last, as in FCM:
+   * registering a token another account holds moves it to the viewer, and
+   * that account gets no more pushes on it. Registering a token again
+   * refreshes it. Each account keeps its 20 most recently registered
+   * tokens; registering another drops the least recently registered one.
+   * BAD_USER_INPUT for a token of more than 512 characters; RATE_LIMITED
+   * when one account registers too many too fast (by default more than 10
+   * in 100 seconds).
+   */
   registerPushToken: Scalars['Boolean']['output'];
   /** Removes `userId` from the viewer's friends. Idempotent. */
   removeFriend: Scalars['Boolean']['output'];

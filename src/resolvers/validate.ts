@@ -74,7 +74,7 @@ export function checkEmoji(emoji: string): string {
   return emoji;
 }
 
-/** A device's push token, trimmed. */
+/** A device's push token, trimmed: 1 to `limits.pushTokenMax` characters (UTF-16 units; real tokens are ASCII). */
 export function checkPushToken(token: string): string {
   const trimmed = token.trim();
   if (trimmed.length === 0 || trimmed.length > limits.pushTokenMax) {

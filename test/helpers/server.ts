@@ -23,6 +23,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LOGIN_FAILURE_BURST: '100000',
     LOGIN_FAILURE_PER_SECOND: '100000',
     PASSWORD_HASH_QUEUE: '100000',
+    PUSH_TOKEN_RATE_BURST: '100000',
+    PUSH_TOKEN_RATE_PER_SECOND: '100000',
     MESSAGE_RATE_BURST: '100000',
     MESSAGE_RATE_PER_SECOND: '100000',
     ...env,
