@@ -131,7 +131,12 @@ export type Mutation = {
    * friendship between them ends. Idempotent.
    */
   blockUser: Scalars['Boolean']['output'];
-  /** A group conversation of the viewer and `memberIds` (at most 100 in all). */
+  /**
+   * A group conversation of the viewer and `memberIds` (at most 100 in all).
+   * The title is stored like a display name: composed (NFC), whitespace
+   * folded, 1 to 100 characters with at least one visible; BAD_USER_INPUT
+   * otherwise.
+   */
   createGroup: Conversation;
   /**
    * Deletes one of the viewer's own messages for everyone: its content
@@ -193,7 +198,14 @@ export type Mutation = {
    * the typing limit above). Not stored. Delivered through conversationEvent.
    */
   setTyping: Scalars['Boolean']['output'];
-  /** Creates an account. CONFLICT if the username is taken. */
+  /**
+   * Creates an account. CONFLICT if the username is taken.
+   *
+   * The display name (the username when not given) is stored in Unicode's
+   * composed form (NFC) with whitespace folded: 1 to 64 characters, at least
+   * one of them visible (not only blanks such as U+3164 or U+2800, fillers or
+   * combining marks), no control or format characters; BAD_USER_INPUT otherwise.
+   */
   signUp: AuthPayload;
   /** Lifts a block. Idempotent. */
   unblockUser: Scalars['Boolean']['output'];
@@ -482,6 +494,10 @@ export type TypingChanged = {
 
 export type User = {
   __typename?: 'User';
+  /**
+   * Shown as the user gave it: not unique, and it may look like another's
+   * (letters of other scripts are kept). `username`, ASCII only, is the identity.
+   */
   displayName: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   /** Null unless this is the viewer or a mutual friend of the viewer. */
