@@ -123,7 +123,10 @@ export type Mutation = {
   addFriend: User;
   /** Adds users to a group the viewer belongs to (at most 100 in all). */
   addGroupMembers: Conversation;
-  /** Adds the viewer's reaction to a message of a conversation they belong to. Idempotent. */
+  /**
+   * Adds the viewer's reaction to a message of a conversation they belong to.
+   * Idempotent. NOT_FOUND as for editMessage.
+   */
   addReaction: Message;
   /**
    * Blocks a user: they can no longer open a direct conversation with the
@@ -141,16 +144,22 @@ export type Mutation = {
   /**
    * Deletes one of the viewer's own messages for everyone: its content
    * becomes empty and `deletedAt` is set; its id and seq stay, so history
-   * has no gap. Idempotent.
+   * has no gap. Idempotent. NOT_FOUND as for editMessage.
    */
   deleteMessage: Message;
   /**
    * Replaces the content of one of the viewer's own messages (same limits as
    * sendMessage). FORBIDDEN for another's message; BAD_USER_INPUT for a
    * deleted one. Members see it through conversationEvent and in history.
+   * NOT_FOUND for a message id of a conversation the viewer is not in and for
+   * an id of no message alike (the same error, word for word), here and in
+   * deleteMessage, addReaction and removeReaction.
    */
   editMessage: Message;
-  /** The viewer leaves a group. Idempotent. */
+  /**
+   * The viewer leaves a group. Idempotent. For a conversation the viewer is
+   * not in, existing or not, true and nothing changes.
+   */
   leaveConversation: Scalars['Boolean']['output'];
   /** UNAUTHENTICATED on a wrong username or password (same error for both). */
   logIn: AuthPayload;
@@ -184,7 +193,7 @@ export type Mutation = {
   registerPushToken: Scalars['Boolean']['output'];
   /** Removes `userId` from the viewer's friends. Idempotent. */
   removeFriend: Scalars['Boolean']['output'];
-  /** Removes the viewer's reaction. Idempotent. */
+  /** Removes the viewer's reaction. Idempotent. NOT_FOUND as for editMessage. */
   removeReaction: Message;
   /**
    * Appends a message to a conversation the viewer belongs to and delivers
@@ -356,7 +365,16 @@ export type Query = {
    * An addition to the public contract.
    */
   chatServer: Scalars['String']['output'];
-  /** A conversation the viewer belongs to. FORBIDDEN if not a member. */
+  /**
+   * A conversation the viewer belongs to. FORBIDDEN if not a member.
+   *
+   * The same FORBIDDEN, word for word, for an id of no conversation at all:
+   * every operation that takes a conversation id (this one, messages,
+   * sendMessage, markRead, addGroupMembers, setTyping, messageAdded,
+   * conversationEvent) answers alike for a conversation the viewer is not in
+   * and for one that does not exist, before looking at its other arguments,
+   * so that trying ids tells nobody which exist.
+   */
   conversation?: Maybe<Conversation>;
   /** The viewer's conversations, most recent activity first. */
   conversations: ConversationConnection;
