@@ -16,7 +16,7 @@ export const limits = {
   /** Messages returned when neither first nor last is given. */
   messagesDefault: 50,
   clientMessageIdMax: 128,
-  /** A device's push token, in UTF-16 units: FCM's are about 150 to 250 characters, APNs' 64. */
+  /** A device's push token, in UTF-16 units: FCM's are about 150 to 250 characters. */
   pushTokenMax: 512,
   /** Push tokens one user holds at most: registering another drops their least recently registered. */
   pushTokensPerUser: 20,

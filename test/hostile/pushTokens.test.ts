@@ -15,7 +15,7 @@ import { codes, gql, signUp, type GraphQLResponse, type TestUser } from '../help
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const REGISTER = 'mutation($t: String!) { registerPushToken(token: $t, platform: ANDROID) }';
-/** What the contract allows: an FCM token is about 150 to 250 characters. */
+/** Tokens one account keeps, and the longest token, as the schema and README state them (FCM's are 150-250). */
 const CAP = 20;
 const LONGEST = 512;
 /** Registrations one client keeps in flight. */
