@@ -54,6 +54,11 @@ export interface Config {
   /** GROUP_RATE_BURST / GROUP_RATE_PER_SECOND: createGroup and addGroupMembers per user. @default 10 / 0.1 */
   groupRate: { burst: number; perSecond: number };
   /**
+   * PUSH_TOKEN_RATE_BURST / PUSH_TOKEN_RATE_PER_SECOND: registerPushToken per user (a device
+   * registers at start and when its token changes). @default 10 / 0.1
+   */
+  pushTokenRate: { burst: number; perSecond: number };
+  /**
    * WS_MAX_BUFFERED_BYTES: the most a WebSocket connection may have waiting to be sent (its
    * subscriptions' queued events and the socket's unsent buffer) before it is closed with 1013.
    * @default 8388608 (8 MiB)
@@ -272,6 +277,10 @@ export function loadConfig(env: Env): Config {
     groupRate: {
       burst: integer(env, 'GROUP_RATE_BURST', 10, 1, 1_000_000),
       perSecond: positive(env, 'GROUP_RATE_PER_SECOND', 0.1),
+    },
+    pushTokenRate: {
+      burst: integer(env, 'PUSH_TOKEN_RATE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'PUSH_TOKEN_RATE_PER_SECOND', 0.1),
     },
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),

@@ -106,7 +106,7 @@ describe('typing', () => {
     const { c } = await trio(server);
     const [stranger] = await signUpMany(server.url, 1, 'stranger');
     expect(codes(await gql(server.url, SET_TYPING, { c, t: true }, stranger!.token))).toEqual(['FORBIDDEN']);
-    expect(codes(await gql(server.url, SET_TYPING, { c: '12345', t: true }, stranger!.token))).toEqual(['NOT_FOUND']);
+    expect(codes(await gql(server.url, SET_TYPING, { c: '12345', t: true }, stranger!.token))).toEqual(['FORBIDDEN']);
     expect(codes(await gql(server.url, SET_TYPING, { c, t: true }))).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -23,13 +23,13 @@ describe('logs', () => {
     });
     const body = (await res.json()) as { errors: { extensions: { code: string; requestId: string } }[] };
     const requestId = body.errors[0]!.extensions.requestId;
-    expect(body.errors[0]!.extensions.code).toBe('NOT_FOUND');
+    expect(body.errors[0]!.extensions.code).toBe('FORBIDDEN');
     expect(requestId).toMatch(/^[\w-]{36}$/);
     expect(res.headers.get('x-request-id')).toBe(requestId);
     const line = capture.lines.find((l) => l.msg === 'http operation' && (l.detail as any).requestId === requestId);
     expect(line).toMatchObject({
       level: 'debug',
-      detail: { operation: 'query', operationName: 'Missing', userId: user.id, errors: ['NOT_FOUND'] },
+      detail: { operation: 'query', operationName: 'Missing', userId: user.id, errors: ['FORBIDDEN'] },
     });
     // A request id from a proxy is kept; one that is not a plain token is replaced.
     const proxied = await fetch(server.url, {

@@ -96,12 +96,12 @@ describe('sendMessage', () => {
     });
   });
 
-  it('is FORBIDDEN for a non-member and NOT_FOUND for an unknown conversation', async () => {
+  it('is FORBIDDEN for a non-member, and for an unknown conversation alike', async () => {
     const before = await history(alice, conversationId, { last: 1 });
     expect(codes(await gql(server.url, SEND, { c: conversationId, t: 'let me in' }, carol.token))).toEqual([
       'FORBIDDEN',
     ]);
-    expect(codes(await gql(server.url, SEND, { c: '12345', t: 'anyone?' }, carol.token))).toEqual(['NOT_FOUND']);
+    expect(codes(await gql(server.url, SEND, { c: '12345', t: 'anyone?' }, carol.token))).toEqual(['FORBIDDEN']);
     expect(await history(alice, conversationId, { last: 1 })).toEqual(before);
   });
 });

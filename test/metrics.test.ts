@@ -34,7 +34,7 @@ describe('GET /metrics', () => {
 
     for (let i = 0; i < 3; i++) await gqlOk(server.url, SEND, { c, t: `m${i}` }, alice!.token);
     for (const sub of subs) await sub.take(3);
-    // The fourth is refused by the message rate limit; an unknown conversation is NOT_FOUND.
+    // The fourth is refused by the message rate limit; an unknown conversation is FORBIDDEN, as one the sender is not in.
     await gql(server.url, SEND, { c, t: 'one too many' }, alice!.token);
     await gql(server.url, SEND, { c: '42', t: 'nowhere' }, alice!.token);
 
@@ -44,7 +44,7 @@ describe('GET /metrics', () => {
     expect(sample(after, 'chat_send_to_publish_seconds_count')).toBe(3);
     expect(sample(after, 'chat_rate_limited_total', '{limit="messages"}')).toBe(1);
     expect(sample(after, 'chat_errors_total', '{code="RATE_LIMITED"}')).toBe(1);
-    expect(sample(after, 'chat_errors_total', '{code="NOT_FOUND"}')).toBe(1);
+    expect(sample(after, 'chat_errors_total', '{code="FORBIDDEN"}')).toBe(1);
     expect(after).toContain('chat_pubsub_reconnects_total 0');
     expect(after).toContain('chat_process_cpu_user_seconds_total');
     expect(after).toContain('chat_nodejs_eventloop_lag_seconds');

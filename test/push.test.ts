@@ -133,6 +133,32 @@ describe('push notifications', () => {
     expect(fake.sent.flatMap((m) => m.tokens).sort()).toEqual([...tokens].sort());
   });
 
+  it('gives a token to the account that registered it last: the previous owner is no longer pushed on it', async () => {
+    const [alice, bob, carol] = await signUpMany(server.url, 3, 'handover');
+    await register(alice!, 'handed-over-phone', 'alice-tablet');
+    // The phone changes hands (or accounts): its app registers the same token for Bob.
+    await register(bob!, 'handed-over-phone');
+    const toAlice = (await gqlOk(server.url, OPEN_DIRECT, { u: alice!.id }, carol!.token)).openDirectConversation.id;
+    const toBob = (await gqlOk(server.url, OPEN_DIRECT, { u: bob!.id }, carol!.token)).openDirectConversation.id;
+    fake.sent.length = 0;
+    await gqlOk(server.url, SEND, { c: toAlice, t: 'for alice' }, carol!.token);
+    await gqlOk(server.url, SEND, { c: toBob, t: 'for bob' }, carol!.token);
+    // One worker, in order: both pushes are out once the second is.
+    await until(() => fake.sent.length >= 2, 'two pushes');
+    expect(fake.sent.map((m) => [m.body, m.tokens])).toEqual([
+      ['for alice', ['alice-tablet']],
+      ['for bob', ['handed-over-phone']],
+    ]);
+    // Nor can Alice take it back from Bob by unregistering it.
+    await gqlOk(
+      server.url,
+      'mutation($t: String!) { unregisterPushToken(token: $t) }',
+      { t: 'handed-over-phone' },
+      alice!.token,
+    );
+    expect((await server.store.pushTokens.listForUsers([bob!.id])).map((t) => t.token)).toEqual(['handed-over-phone']);
+  });
+
   it('cuts long previews', () => {
     expect(previewOf('a'.repeat(200))).toBe(`${'a'.repeat(139)}…`);
     expect(previewOf('😀'.repeat(150))).toBe(`${'😀'.repeat(139)}…`);

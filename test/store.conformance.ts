@@ -324,20 +324,67 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
     describeMessageChanges(() => ({ store, newUser, group, message }));
 
     describe('push tokens', () => {
+      const register = (token: string, userId: string, seconds: number, max = 20, platform = 'ANDROID' as const) =>
+        store.pushTokens.register({ token, userId, platform }, at(seconds), max);
+      const tokensOf = async (userId: string) =>
+        (await store.pushTokens.listForUsers([userId])).map((t) => t.token).sort();
+
       it("registers idempotently, moves a token to its new owner, and unregisters only the owner's", async () => {
         const [a, b] = [await newUser(), await newUser()];
-        await store.pushTokens.register({ token: 't1', userId: a.id, platform: 'ANDROID' });
-        await store.pushTokens.register({ token: 't1', userId: a.id, platform: 'ANDROID' });
-        await store.pushTokens.register({ token: 't2', userId: a.id, platform: 'WEB' });
-        expect((await store.pushTokens.listForUsers([a.id])).map((t) => t.token).sort()).toEqual(['t1', 't2']);
-        await store.pushTokens.register({ token: 't1', userId: b.id, platform: 'IOS' });
-        expect((await store.pushTokens.listForUsers([a.id])).map((t) => t.token)).toEqual(['t2']);
+        await register('t1', a.id, 1);
+        await register('t1', a.id, 2);
+        await store.pushTokens.register({ token: 't2', userId: a.id, platform: 'WEB' }, at(3), 20);
+        expect(await tokensOf(a.id)).toEqual(['t1', 't2']);
+        await store.pushTokens.register({ token: 't1', userId: b.id, platform: 'IOS' }, at(4), 20);
+        expect(await tokensOf(a.id)).toEqual(['t2']);
         expect(await store.pushTokens.listForUsers([b.id])).toEqual([{ token: 't1', userId: b.id, platform: 'IOS' }]);
         await store.pushTokens.unregister(a.id, 't1');
         expect(await store.pushTokens.listForUsers([b.id])).toHaveLength(1);
         await store.pushTokens.unregister(b.id, 't1');
         await store.pushTokens.unregister(b.id, 't1');
         expect(await store.pushTokens.listForUsers([a.id, b.id])).toHaveLength(1);
+      });
+
+      it('keeps at most the cap per user, dropping the least recently registered; a refresh counts as new', async () => {
+        const [a, b] = [await newUser(), await newUser()];
+        for (let i = 1; i <= 5; i++) await register(`a${i}`, a.id, i, 3);
+        expect(await tokensOf(a.id)).toEqual(['a3', 'a4', 'a5']);
+        // a3 registered again is the newest now: a4 goes next.
+        await register('a3', a.id, 6, 3);
+        await register('a6', a.id, 7, 3);
+        expect(await tokensOf(a.id)).toEqual(['a3', 'a5', 'a6']);
+        // A token taken by another user leaves room, and is not counted against them twice.
+        await register('a5', b.id, 8, 3);
+        expect(await tokensOf(a.id)).toEqual(['a3', 'a6']);
+        expect(await tokensOf(b.id)).toEqual(['a5']);
+        // Other users' tokens are never evicted by a's registrations.
+        for (let i = 7; i <= 12; i++) await register(`a${i}`, a.id, 2 + i, 3);
+        expect(await tokensOf(a.id)).toEqual(['a10', 'a11', 'a12']);
+        expect(await tokensOf(b.id)).toEqual(['a5']);
+      });
+
+      it('never drops the token just registered, even when it is not newer than the others', async () => {
+        const a = await newUser();
+        for (let i = 1; i <= 3; i++) await register(`z${i}`, a.id, 10, 3);
+        // Registered at the same instant, it ranks below z1 to z3 (equal times go by token): kept all the same.
+        await register('a0', a.id, 10, 3);
+        expect(await tokensOf(a.id)).toEqual(['a0', 'z2', 'z3']);
+        // From a clock that is behind, too.
+        await register('b0', a.id, 5, 3);
+        expect(await tokensOf(a.id)).toEqual(['b0', 'z2', 'z3']);
+      });
+
+      it('holds at most the cap once concurrent registrations of one user are done, the newest among them', async () => {
+        const a = await newUser();
+        const name = (i: number) => `c${String(i).padStart(2, '0')}`;
+        await Promise.all(Array.from({ length: 30 }, (_, i) => register(name(i), a.id, i, 5)));
+        const kept = await tokensOf(a.id);
+        expect(kept.length).toBeLessThanOrEqual(5);
+        expect(kept).toContain(name(29));
+        await register('d0', a.id, 100, 5);
+        const after = await tokensOf(a.id);
+        expect(after.length).toBeLessThanOrEqual(5);
+        expect(after).toEqual(expect.arrayContaining(['d0', name(29)]));
       });
     });
   });

@@ -46,6 +46,22 @@ export function notFound(kind: string, id: string): GraphQLError {
   return coded(ErrorCode.NotFound, `No ${kind} with id "${id}".`, { id });
 }
 
+/**
+ * A conversation the viewer does not belong to, whether it exists or not: one
+ * answer for both, naming no id, so that trying ids tells a stranger nothing.
+ */
+export function notAMember(): GraphQLError {
+  return forbidden('You are not a member of this conversation.');
+}
+
+/**
+ * A message the viewer cannot see, whether it exists in a conversation of
+ * others or not at all: one answer for both, naming no id.
+ */
+export function messageNotFound(): GraphQLError {
+  return coded(ErrorCode.NotFound, 'No such message in your conversations.');
+}
+
 /** The request conflicts with existing state, e.g. a taken username. */
 export function conflict(why: string): GraphQLError {
   return coded(ErrorCode.Conflict, why);

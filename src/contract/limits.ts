@@ -16,7 +16,10 @@ export const limits = {
   /** Messages returned when neither first nor last is given. */
   messagesDefault: 50,
   clientMessageIdMax: 128,
-  pushTokenMax: 4096,
+  /** A device's push token, in UTF-16 units: FCM's are about 150 to 250 characters. */
+  pushTokenMax: 512,
+  /** Push tokens one user holds at most: registering another drops their least recently registered. */
+  pushTokensPerUser: 20,
   /** Ids in one argument list (memberIds, userIds of presence). */
   idListMax: 100,
   /** Conversations resumed by one messageAdded(positions:). */

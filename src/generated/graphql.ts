@@ -123,7 +123,10 @@ export type Mutation = {
   addFriend: User;
   /** Adds users to a group the viewer belongs to (at most 100 in all). */
   addGroupMembers: Conversation;
-  /** Adds the viewer's reaction to a message of a conversation they belong to. Idempotent. */
+  /**
+   * Adds the viewer's reaction to a message of a conversation they belong to.
+   * Idempotent. NOT_FOUND as for editMessage.
+   */
   addReaction: Message;
   /**
    * Blocks a user: they can no longer open a direct conversation with the
@@ -131,21 +134,32 @@ export type Mutation = {
    * friendship between them ends. Idempotent.
    */
   blockUser: Scalars['Boolean']['output'];
-  /** A group conversation of the viewer and `memberIds` (at most 100 in all). */
+  /**
+   * A group conversation of the viewer and `memberIds` (at most 100 in all).
+   * The title is stored like a display name: composed (NFC), whitespace
+   * folded, 1 to 100 characters with at least one visible; BAD_USER_INPUT
+   * otherwise.
+   */
   createGroup: Conversation;
   /**
    * Deletes one of the viewer's own messages for everyone: its content
    * becomes empty and `deletedAt` is set; its id and seq stay, so history
-   * has no gap. Idempotent.
+   * has no gap. Idempotent. NOT_FOUND as for editMessage.
    */
   deleteMessage: Message;
   /**
    * Replaces the content of one of the viewer's own messages (same limits as
    * sendMessage). FORBIDDEN for another's message; BAD_USER_INPUT for a
    * deleted one. Members see it through conversationEvent and in history.
+   * NOT_FOUND for a message id of a conversation the viewer is not in and for
+   * an id of no message alike (the same error, word for word), here and in
+   * deleteMessage, addReaction and removeReaction.
    */
   editMessage: Message;
-  /** The viewer leaves a group. Idempotent. */
+  /**
+   * The viewer leaves a group. Idempotent. For a conversation the viewer is
+   * not in, existing or not, true and nothing changes.
+   */
   leaveConversation: Scalars['Boolean']['output'];
   /** UNAUTHENTICATED on a wrong username or password (same error for both). */
   logIn: AuthPayload;
@@ -164,11 +178,22 @@ export type Mutation = {
   openDirectConversation: Conversation;
   /** A new token for the viewer (same user, new expiry), for a token that is still valid. */
   refreshToken: AuthPayload;
-  /** Registers a device's push token for the viewer (idempotent). */
+  /**
+   * Registers a device's push token for the viewer (idempotent).
+   *
+   * A token belongs to the account that registered it last, as in FCM:
+   * registering a token another account holds moves it to the viewer, and
+   * that account gets no more pushes on it. Registering a token again
+   * refreshes it. Each account keeps its 20 most recently registered
+   * tokens; registering another drops the least recently registered one.
+   * BAD_USER_INPUT for a token of more than 512 characters; RATE_LIMITED
+   * when one account registers too many too fast (by default more than 10
+   * in 100 seconds).
+   */
   registerPushToken: Scalars['Boolean']['output'];
   /** Removes `userId` from the viewer's friends. Idempotent. */
   removeFriend: Scalars['Boolean']['output'];
-  /** Removes the viewer's reaction. Idempotent. */
+  /** Removes the viewer's reaction. Idempotent. NOT_FOUND as for editMessage. */
   removeReaction: Message;
   /**
    * Appends a message to a conversation the viewer belongs to and delivers
@@ -182,7 +207,14 @@ export type Mutation = {
    * the typing limit above). Not stored. Delivered through conversationEvent.
    */
   setTyping: Scalars['Boolean']['output'];
-  /** Creates an account. CONFLICT if the username is taken. */
+  /**
+   * Creates an account. CONFLICT if the username is taken.
+   *
+   * The display name (the username when not given) is stored in Unicode's
+   * composed form (NFC) with whitespace folded: 1 to 64 characters, at least
+   * one of them visible (not only blanks such as U+3164 or U+2800, fillers or
+   * combining marks), no control or format characters; BAD_USER_INPUT otherwise.
+   */
   signUp: AuthPayload;
   /** Lifts a block. Idempotent. */
   unblockUser: Scalars['Boolean']['output'];
@@ -333,7 +365,16 @@ export type Query = {
    * An addition to the public contract.
    */
   chatServer: Scalars['String']['output'];
-  /** A conversation the viewer belongs to. FORBIDDEN if not a member. */
+  /**
+   * A conversation the viewer belongs to. FORBIDDEN if not a member.
+   *
+   * The same FORBIDDEN, word for word, for an id of no conversation at all:
+   * every operation that takes a conversation id (this one, messages,
+   * sendMessage, markRead, addGroupMembers, setTyping, messageAdded,
+   * conversationEvent) answers alike for a conversation the viewer is not in
+   * and for one that does not exist, before looking at its other arguments,
+   * so that trying ids tells nobody which exist.
+   */
   conversation?: Maybe<Conversation>;
   /** The viewer's conversations, most recent activity first. */
   conversations: ConversationConnection;
@@ -471,6 +512,10 @@ export type TypingChanged = {
 
 export type User = {
   __typename?: 'User';
+  /**
+   * Shown as the user gave it: not unique, and it may look like another's
+   * (letters of other scripts are kept). `username`, ASCII only, is the identity.
+   */
   displayName: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   /** Null unless this is the viewer or a mutual friend of the viewer. */

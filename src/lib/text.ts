@@ -43,6 +43,20 @@ export function hasFormatCharacters(text: string): boolean {
 }
 
 /**
+ * What a screen shows as nothing, or as blank space: whitespace; default-ignorable
+ * code points, which include the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0,
+ * joiners and variation selectors; marks, which only change the character before
+ * them; control and format characters; and U+2800 BRAILLE PATTERN BLANK, a symbol
+ * drawn as an empty cell.
+ */
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{M}\p{Cc}\p{Cf}\u2800]/u;
+
+/** Whether `text` has at least one character that shows: not only blanks, fillers, marks and the invisible. */
+export function hasVisibleCharacter(text: string): boolean {
+  return VISIBLE.test(text);
+}
+
+/**
  * Whether `text` holds a lone surrogate: a string no UTF-8 store can hold as
  * it is (MongoDB would keep U+FFFD instead).
  */

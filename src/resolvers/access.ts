@@ -1,5 +1,5 @@
 import { checkAuth, unknownAccount, validClaims } from '../auth/session';
-import { forbidden, notFound, rateLimited } from '../contract/errors';
+import { forbidden, notAMember, notFound, rateLimited } from '../contract/errors';
 import { BusyError } from '../lib/concurrency';
 import type { RateLimiter } from '../lib/rateLimit';
 import type { ConversationRecord, UserRecord } from '../store/store';
@@ -26,15 +26,19 @@ export function optionalViewerId(ctx: Context): string | null {
   return validClaims(ctx.auth, ctx.services.now())?.userId ?? null;
 }
 
-/** The conversation if the viewer belongs to it: NOT_FOUND if there is none, FORBIDDEN if not a member. */
+/**
+ * The conversation if the viewer belongs to it, else FORBIDDEN: the same
+ * error, word for word, whether the conversation exists or not, so that no
+ * operation tells a stranger which ids are real. Resolvers check this before
+ * anything else about a conversation (its kind, the other arguments).
+ */
 export async function requireMembership(
   ctx: Context,
   conversationId: string,
 ): Promise<{ viewer: UserRecord; conversation: ConversationRecord }> {
   const viewer = await requireViewer(ctx);
   const conversation = await ctx.loaders.conversations.load(conversationId);
-  if (!conversation) throw notFound('conversation', conversationId);
-  if (!conversation.memberIds.includes(viewer.id)) throw forbidden('You are not a member of this conversation.');
+  if (!conversation?.memberIds.includes(viewer.id)) throw notAMember();
   return { viewer, conversation };
 }
 

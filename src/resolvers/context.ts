@@ -37,6 +37,8 @@ export interface Services {
     messages: RateLimiter;
     auth: RateLimiter;
     groups: RateLimiter;
+    /** registerPushToken per user. */
+    pushTokens: RateLimiter;
     loginFailures: RateLimiter;
     /** One typing announcement per user and conversation every 2 seconds; more are absorbed. */
     typing: RateLimiter;

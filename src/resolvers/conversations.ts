@@ -1,4 +1,4 @@
-import { badInput, notFound } from '../contract/errors';
+import { badInput, notAMember } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishMembersChanged, publishReadPosition } from '../conversationEvents/event';
@@ -63,11 +63,7 @@ export const conversationResolvers: Resolvers = {
       });
     },
 
-    conversation: async (_parent, { id }, ctx) => {
-      await requireViewer(ctx);
-      if (!(await ctx.loaders.conversations.load(id))) return null;
-      return (await requireMembership(ctx, id)).conversation;
-    },
+    conversation: async (_parent, { id }, ctx) => (await requireMembership(ctx, id)).conversation,
   },
 
   Mutation: {
@@ -115,7 +111,7 @@ export const conversationResolvers: Resolvers = {
         case 'too-many':
           throw groupTooLarge('userIds', result.memberCount);
         case 'missing':
-          throw notFound('conversation', conversationId);
+          throw notAMember();
         case 'not-a-group':
           throw badInput('conversationId', 'members can only be added to a group');
       }
@@ -124,18 +120,17 @@ export const conversationResolvers: Resolvers = {
     leaveConversation: async (_parent, { conversationId }, ctx) => {
       const viewer = await requireViewer(ctx);
       const conversation = await ctx.loaders.conversations.load(conversationId);
-      if (!conversation) throw notFound('conversation', conversationId);
+      // Not a member, of whatever there is or is not: left already (idempotent), and nothing said about the id.
+      if (!conversation?.memberIds.includes(viewer.id)) return true;
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
       const { store, pubsub } = ctx.services;
       await store.conversations.removeMember(conversationId, viewer.id);
       // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
       await announce(ctx, `leaving ${conversationId}`, () => publishLeft(pubsub, viewer.id, conversationId));
-      if (conversation.memberIds.includes(viewer.id)) {
-        const remaining = conversation.memberIds.filter((id) => id !== viewer.id);
-        await announce(ctx, `members of ${conversationId}`, () =>
-          publishMembersChanged(pubsub, remaining, conversationId, { joinedIds: [], leftIds: [viewer.id] }),
-        );
-      }
+      const remaining = conversation.memberIds.filter((id) => id !== viewer.id);
+      await announce(ctx, `members of ${conversationId}`, () =>
+        publishMembersChanged(pubsub, remaining, conversationId, { joinedIds: [], leftIds: [viewer.id] }),
+      );
       return true;
     },
 

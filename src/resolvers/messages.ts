@@ -1,5 +1,5 @@
 import { publishMessageUpdated } from '../conversationEvents/event';
-import { badInput, forbidden, notFound } from '../contract/errors';
+import { badInput, forbidden, messageNotFound } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishMessage } from '../messaging/event';
@@ -23,8 +23,8 @@ const messageCursor = (m: MessageRecord) => m.id;
 
 /**
  * The seq of each position, by conversation: each a conversation of the
- * viewer (FORBIDDEN, NOT_FOUND as for conversationId), listed once, with a
- * message id of that conversation.
+ * viewer (FORBIDDEN as for conversationId), listed once, with a message id of
+ * that conversation.
  */
 async function positionSeqs(
   ctx: Context,
@@ -44,14 +44,14 @@ async function positionSeqs(
 
 /**
  * A message of a conversation the viewer belongs to, and that conversation:
- * NOT_FOUND when there is no such message (or the viewer cannot see it, so
- * that ids of others' conversations reveal nothing).
+ * NOT_FOUND when there is no such message, and the same error, word for word,
+ * when it is in a conversation of others, so that ids reveal nothing.
  */
 async function requireMessage(ctx: Context, messageId: string) {
   const viewer = await requireViewer(ctx);
   const message = await ctx.loaders.messages.load(messageId);
   const conversation = message && (await ctx.loaders.conversations.load(message.conversationId));
-  if (!message || !conversation?.memberIds.includes(viewer.id)) throw notFound('message', messageId);
+  if (!message || !conversation?.memberIds.includes(viewer.id)) throw messageNotFound();
   return { viewer, message, conversation };
 }
 
@@ -59,14 +59,10 @@ async function requireMessage(ctx: Context, messageId: string) {
  * The changed message, published to the members (not pushed: only new
  * messages are), or the error a change that did not apply means.
  */
-async function applied(
-  ctx: Context,
-  { id, memberIds }: { id: string; memberIds: readonly string[] },
-  change: MessageChange,
-): Promise<MessageRecord> {
+async function applied(ctx: Context, memberIds: readonly string[], change: MessageChange): Promise<MessageRecord> {
   switch (change.status) {
     case 'missing':
-      throw notFound('message', id);
+      throw messageNotFound();
     case 'deleted':
       throw badInput('messageId', 'the message is deleted');
     case 'too-many':
@@ -158,7 +154,7 @@ export const messageResolvers: Resolvers = {
       checkContent(content);
       await spend(ctx, ctx.services.limiters.messages, viewer.id);
       const change = await ctx.services.store.messages.edit(message.id, content, ctx.services.now());
-      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+      return applied(ctx, conversation.memberIds, change);
     },
 
     deleteMessage: async (_parent, { messageId }, ctx) => {
@@ -166,7 +162,7 @@ export const messageResolvers: Resolvers = {
       if (message.senderId !== viewer.id) throw forbidden('Only the sender can delete a message.');
       if (message.deletedAt) return message;
       const change = await ctx.services.store.messages.delete(message.id, ctx.services.now());
-      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+      return applied(ctx, conversation.memberIds, change);
     },
 
     addReaction: async (_parent, { messageId, emoji }, ctx) => {
@@ -177,7 +173,7 @@ export const messageResolvers: Resolvers = {
       const { store, now } = ctx.services;
       const change = await store.messages.react(message.id, viewer.id, emoji, now(), limits.reactionsMax);
       if (unchanged(change, message)) return message;
-      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+      return applied(ctx, conversation.memberIds, change);
     },
 
     removeReaction: async (_parent, { messageId, emoji }, ctx) => {
@@ -186,7 +182,7 @@ export const messageResolvers: Resolvers = {
       if (!message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(viewer.id))) return message;
       const change = await ctx.services.store.messages.unreact(message.id, viewer.id, emoji);
       if (unchanged(change, message)) return message;
-      return applied(ctx, { id: message.id, memberIds: conversation.memberIds }, change);
+      return applied(ctx, conversation.memberIds, change);
     },
   },
 

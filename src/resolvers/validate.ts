@@ -7,6 +7,7 @@ import {
   hasControlCharacters,
   hasFormatCharacters,
   hasLoneSurrogates,
+  hasVisibleCharacter,
   isSingleEmoji,
 } from '../lib/text';
 
@@ -27,13 +28,17 @@ export function checkPassword(password: string): void {
 }
 
 /**
- * A name shown to others (display name, group title): whitespace folded, 1 to
- * `max` code points. Control and format characters would let one name forge
- * line breaks, reverse the text around it or hide characters in clients
- * (joiners inside emoji stay allowed); lone surrogates cannot be stored as given.
+ * A name shown to others (display name, group title): in Unicode's composed
+ * form (NFC), so that the same name typed on any device is stored, compared
+ * and counted the same, with whitespace folded, 1 to `max` code points.
+ * Control and format characters would let one name forge line breaks, reverse
+ * the text around it or hide characters in clients (joiners inside emoji stay
+ * allowed); lone surrogates cannot be stored as given; a name of fillers,
+ * blanks or marks alone (U+3164, U+2800, ...) would show as nobody at all.
+ * Look-alikes from other scripts are kept as given: the username is the identity.
  */
 export function printableName(field: string, value: string, max: number): string {
-  const name = foldWhitespace(value);
+  const name = foldWhitespace(value.normalize('NFC'));
   if (
     name.length === 0 ||
     hasControlCharacters(name) ||
@@ -42,6 +47,9 @@ export function printableName(field: string, value: string, max: number): string
     codePointLength(name) > max
   ) {
     throw badInput(field, `must be 1 to ${max} printable characters`);
+  }
+  if (!hasVisibleCharacter(name)) {
+    throw badInput(field, 'must have a visible character, not only blanks, fillers or combining marks');
   }
   return name;
 }
@@ -74,7 +82,7 @@ export function checkEmoji(emoji: string): string {
   return emoji;
 }
 
-/** A device's push token, trimmed. */
+/** A device's push token, trimmed: 1 to `limits.pushTokenMax` characters (UTF-16 units; real tokens are ASCII). */
 export function checkPushToken(token: string): string {
   const trimmed = token.trim();
   if (trimmed.length === 0 || trimmed.length > limits.pushTokenMax) {

@@ -90,6 +90,7 @@ export function createServices(options: ServiceOptions): Services {
       messages: createRateLimiter({ ...config.messageRate, name: 'messages', redis }),
       auth: createRateLimiter({ ...config.authRate, name: 'auth', redis }),
       groups: createRateLimiter({ ...config.groupRate, name: 'groups', redis }),
+      pushTokens: createRateLimiter({ ...config.pushTokenRate, name: 'push-tokens', redis }),
       loginFailures: createRateLimiter({ ...config.loginFailureRate, name: 'login-failures', redis }),
       typing: createRateLimiter({ burst: 1, perSecond: 1 / limits.typingRenewSeconds, name: 'typing', redis }),
     },

@@ -32,7 +32,10 @@ export function createMemoryStore(): Store {
   const history = new Map<string, MessageRecord[]>();
   const messagesById = new Map<string, MessageRecord>();
   const messageIdByClientKey = new Map<string, string>();
-  const pushTokens = new Map<string, PushTokenRecord>();
+  /** token -> its owner's record, and when it was last registered. */
+  const pushTokens = new Map<string, { record: PushTokenRecord; at: Date }>();
+  /** userId -> the tokens they hold. */
+  const pushTokensByUser = new Map<string, Set<string>>();
   /** blockerId -> blocked user id -> when. */
   const blocks = new Map<string, Map<string, Date>>();
 
@@ -50,6 +53,16 @@ export function createMemoryStore(): Store {
     if (!message) return { status: 'missing' };
     if (message.deletedAt) return { status: 'deleted', message: copyMessage(message) };
     return change(message) ?? { status: 'ok', message: copyMessage(message) };
+  }
+
+  /** Removes a token from whoever holds it. */
+  function dropPushToken(token: string): void {
+    const userId = pushTokens.get(token)?.record.userId;
+    if (userId === undefined) return;
+    pushTokens.delete(token);
+    const theirs = pushTokensByUser.get(userId)!;
+    theirs.delete(token);
+    if (theirs.size === 0) pushTokensByUser.delete(userId);
   }
 
   function join(conversation: ConversationRecord, userId: string): void {
@@ -320,15 +333,26 @@ export function createMemoryStore(): Store {
     },
 
     pushTokens: {
-      async register(record) {
-        pushTokens.set(record.token, { ...record });
+      async register(record, at, maxPerUser) {
+        dropPushToken(record.token);
+        pushTokens.set(record.token, { record: { ...record }, at });
+        let mine = pushTokensByUser.get(record.userId);
+        if (!mine) pushTokensByUser.set(record.userId, (mine = new Set()));
+        mine.add(record.token);
+        if (mine.size <= maxPerUser) return;
+        // The others, newest first, equal times by token, as the MongoDB store sorts them.
+        const others = [...mine]
+          .filter((token) => token !== record.token)
+          .sort((x, y) => +pushTokens.get(y)!.at - +pushTokens.get(x)!.at || (x < y ? 1 : -1));
+        for (const token of others.slice(Math.max(0, maxPerUser - 1))) dropPushToken(token);
       },
       async unregister(userId, token) {
-        if (pushTokens.get(token)?.userId === userId) pushTokens.delete(token);
+        if (pushTokens.get(token)?.record.userId === userId) dropPushToken(token);
       },
       async listForUsers(userIds) {
-        const wanted = new Set(userIds);
-        return [...pushTokens.values()].filter((t) => wanted.has(t.userId)).map((t) => ({ ...t }));
+        return [...new Set(userIds)].flatMap((userId) =>
+          [...(pushTokensByUser.get(userId) ?? [])].map((token) => ({ ...pushTokens.get(token)!.record })),
+        );
       },
     },
 

@@ -235,12 +235,24 @@ export interface BlockStore {
   isBlocked(keys: readonly { blockerId: string; blockedId: string }[]): Promise<boolean[]>;
 }
 
-/** Device tokens for push notifications. */
+/**
+ * Device tokens for push notifications. A token belongs to the user who
+ * registered it last (FCM's model: whoever proved it last owns the device).
+ */
 export interface PushTokenStore {
-  /** Idempotent; a token registered by another user moves to this one. */
-  register(record: PushTokenRecord): Promise<void>;
+  /**
+   * Registers the token for `record.userId` as of `at`: idempotent, a token of
+   * another user moves to this one, and one registered again is refreshed.
+   * The user then holds at most `maxPerUser`: the one just registered and their
+   * most recently registered others (newest `at` first, equal times by token,
+   * descending). While concurrent registrations of one user run, a store
+   * without transactions may hold more, or drop one of the newest a moment
+   * early if its time is not newer than theirs; never more once they are done.
+   */
+  register(record: PushTokenRecord, at: Date, maxPerUser: number): Promise<void>;
   /** Removes the token if `userId` owns it. Idempotent. */
   unregister(userId: string, token: string): Promise<void>;
+  /** The tokens the users hold now, in no particular order. */
   listForUsers(userIds: readonly string[]): Promise<PushTokenRecord[]>;
 }
 

@@ -76,8 +76,11 @@ export interface BlockDoc {
   at: Date;
 }
 
-/** A device token; `_id` is the token. */
-export type PushTokenDoc = Omit<PushTokenRecord, 'token'> & { _id: string };
+/**
+ * A device token; `_id` is the token. `registeredAt` is when its owner last
+ * registered it (absent on tokens stored before it was kept).
+ */
+export type PushTokenDoc = Omit<PushTokenRecord, 'token'> & { _id: string; registeredAt?: Date };
 
 /** The collections of a chat database. */
 export function collections(db: Db) {
