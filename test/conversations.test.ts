@@ -68,9 +68,10 @@ describe('direct conversations', () => {
 
 describe('groups', () => {
   let users: TestUser[];
+  // 102 password hashes (scrypt): seconds alone, more on a machine busy with other test files.
   beforeAll(async () => {
     users = await signUpMany(server.url, 102, 'g');
-  });
+  }, 120_000);
 
   it('creates a group of the creator and the members, each once', async () => {
     const [a, b, c] = users;

@@ -131,7 +131,7 @@ describe('push notifications', () => {
     await until(() => fake.sent.flatMap((m) => m.tokens).length >= 594, 'all tokens');
     expect(fake.sent.map((m) => m.tokens.length)).toEqual([500, 94]);
     expect(fake.sent.flatMap((m) => m.tokens).sort()).toEqual([...tokens].sort());
-  });
+  }, 120_000);
 
   it('gives a token to the account that registered it last: the previous owner is no longer pushed on it', async () => {
     const [alice, bob, carol] = await signUpMany(server.url, 3, 'handover');
