@@ -68,6 +68,27 @@ export interface Config {
    * estimated before it runs (page sizes times the largest fields). @default 64000000
    */
   maxQueryCostBytes: number;
+  /**
+   * MAX_QUERY_COST_BYTES_IN_FLIGHT: what the HTTP operations of one user (of one address when
+   * signed out) that are being answered at once may cost together, in MAX_QUERY_COST_BYTES's
+   * estimate, from the start of execution until the client has taken the answer. Past it,
+   * RATE_LIMITED at once, before any work; one operation alone is always let through.
+   * @default 128000000 (two operations at the cost limit, six pages of 50 messages)
+   */
+  maxQueryCostBytesInFlight: number;
+  /**
+   * HTTP_WRITE_TIMEOUT_MS: a response whose client takes none of its answer for this long is cut
+   * off (its connection closed), so that clients that stop reading hold no memory here. A slow
+   * client that keeps reading is not affected. @default 30000
+   */
+  httpWriteTimeoutMs: number;
+  /**
+   * HTTP_KEEP_ALIVE_TIMEOUT_MS: how long an idle HTTP connection is kept open for its next
+   * request. Behind a proxy or load balancer that reuses its connections to this server, set it
+   * above the proxy's own idle timeout (e.g. 65000 behind one of 60 s), or a request it sends
+   * as the server closes the connection fails. @default 5000
+   */
+  httpKeepAliveTimeoutMs: number;
   /** MONGODB_URI: MongoDB connection string; unset means the in-memory store. */
   mongodbUri: string | undefined;
   /**
@@ -256,6 +277,9 @@ export function loadConfig(env: Env): Config {
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
     maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),
+    maxQueryCostBytesInFlight: integer(env, 'MAX_QUERY_COST_BYTES_IN_FLIGHT', 128_000_000, 100_000, 100_000_000_000),
+    httpWriteTimeoutMs: integer(env, 'HTTP_WRITE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    httpKeepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 3_600_000),
     mongodbUri: connectionUrl(env, 'MONGODB_URI', ['mongodb', 'mongodb+srv'], 'mongodb://localhost:27017'),
     mongodbDb: optional(env, 'MONGODB_DB'),
     mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
