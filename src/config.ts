@@ -106,6 +106,22 @@ export interface Config {
    * Cluster (instead of REDIS_URL): pub/sub on shard channels, spread over the masters.
    */
   redisClusterNodes: { host: string; port: number }[] | undefined;
+  /**
+   * METRICS_PORT: serve GET /metrics on this port (on HOST), alone; the public port then answers
+   * 404 there. 0 picks a free port. @default unset: /metrics on the public port, if at all (metricsPublic)
+   */
+  metricsPort: number | undefined;
+  /**
+   * METRICS_TOKEN: GET /metrics answers only requests with `Authorization: Bearer <token>`,
+   * wherever it is served. At least 16 characters. @default unset: no token asked
+   */
+  metricsToken: string | undefined;
+  /**
+   * Whether GET /metrics is served on the public port: not when METRICS_PORT is set; with
+   * NODE_ENV=production only when METRICS_TOKEN is set, so that a production server does not
+   * show its figures to anyone who asks; otherwise (development, tests) yes, openly.
+   */
+  metricsPublic: boolean;
   /** PUBLIC_URL: this process's WebSocket URL as clients reach it. @default ws://<host>:<port>/graphql */
   publicUrl: string | undefined;
   /** DISCOVERY_TTL_MS: a server that stops announcing itself is dropped after this long. @default 15000 */
@@ -236,8 +252,18 @@ export function loadConfig(env: Env): Config {
   if (!isLogFormat(logFormat)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${logFormat}"`);
   const graphiql = flag(env, 'GRAPHIQL', env.NODE_ENV !== 'production');
   const cors = optional(env, 'CORS_ORIGIN') ?? '*';
+  const port = integer(env, 'PORT', 4000, 0, 65535);
+  const metricsPort =
+    optional(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port}): metrics get a listener of their own`);
+  }
+  const metricsToken = optional(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
+  }
   return {
-    port: integer(env, 'PORT', 4000, 0, 65535),
+    port,
     host: optional(env, 'HOST'),
     development: env.NODE_ENV === 'development',
     graphiql,
@@ -285,6 +311,9 @@ export function loadConfig(env: Env): Config {
     mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
     redisUrl: connectionUrl(env, 'REDIS_URL', ['redis', 'rediss'], 'redis://localhost:6379'),
     redisClusterNodes: clusterNodes(env),
+    metricsPort,
+    metricsToken,
+    metricsPublic: metricsPort === undefined && (env.NODE_ENV !== 'production' || metricsToken !== undefined),
     publicUrl: optional(env, 'PUBLIC_URL'),
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),

@@ -18,6 +18,7 @@ import { createInFlightLimit } from '../lib/inFlight';
 import { createContext, type Context, type Services } from '../resolvers/context';
 import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
+import { metricsHandler } from './metricsEndpoint';
 import { responseCost } from './queryLimits';
 
 /** Largest HTTP body or WebSocket message: 100,000 emoji escaped in JSON fit with room to spare. */
@@ -111,11 +112,8 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
       .status(problems.length === 0 ? 200 : 503)
       .json(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', reasons: problems });
   });
-  // Prometheus text format. Nothing in it identifies a user; still, serve it to the scraper only (see README).
-  app.get('/metrics', async (_req, res) => {
-    const { registry } = services.metrics;
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  // Prometheus text. Nothing in it identifies a user; still, only the scraper should read it (see README).
+  if (config.metricsPublic) app.get('/metrics', metricsHandler(services.metrics.registry, config.metricsToken));
   serveGraphiql(app, config.graphiql);
   app.use(
     '/graphql',

@@ -10,6 +10,7 @@ import { resolvers } from '../resolvers';
 import { loadTypeDefs } from '../schema';
 import { createErrorFormatter } from './formatError';
 import { createApollo, MAX_PAYLOAD_BYTES } from './http';
+import { metricsHandler, startMetricsListener } from './metricsEndpoint';
 import { maxFieldsRule } from './queryLimits';
 import { createServices, type ServiceOptions } from './services';
 import { attachGraphqlWs } from './ws';
@@ -54,6 +55,8 @@ export interface RunningServer {
   /** ws://host:port/graphql */
   wsUrl: string;
   port: number;
+  /** http://host:port/metrics when METRICS_PORT gives metrics a listener of their own, else null. */
+  metricsUrl: string | null;
   /** Stops accepting, closes every socket and waits for requests in flight. Idempotent. */
   stop(): Promise<void>;
 }
@@ -132,6 +135,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve();
     });
   });
+  const metricsListener =
+    config.metricsPort === undefined
+      ? null
+      : await startMetricsListener(metricsHandler(services.metrics.registry, config.metricsToken), {
+          port: config.metricsPort,
+          host: config.host,
+        });
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
 
@@ -143,11 +153,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host}:${port}/graphql`,
     wsUrl,
     port,
+    metricsUrl: metricsListener?.url ?? null,
     // Out of discovery first, so that no client is sent here while it drains.
     stop: () =>
       (stopping ??= registration
         .stop()
         .then(() => apollo.stop())
+        .then(() => metricsListener?.stop())
         .then(() => {
           services.push.close();
           return services.presence.close();
