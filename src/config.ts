@@ -12,7 +12,10 @@ export interface Config {
   development: boolean;
   /** GRAPHIQL: serve GraphiQL to browsers at GET /graphql. @default true, false when NODE_ENV=production */
   graphiql: boolean;
-  /** INTROSPECTION: answer introspection queries. @default the same as GRAPHIQL */
+  /**
+   * INTROSPECTION: answer introspection queries; off, error messages suggest none of the schema's
+   * names ("Did you mean ...?") either. @default the same as GRAPHIQL
+   */
   introspection: boolean;
   /** JWT_SECRET: HMAC key for tokens. @default a random key for this process (tokens die with it) */
   jwtSecret: string;

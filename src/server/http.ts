@@ -85,6 +85,8 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     schema,
     formatError,
     introspection: config.introspection,
+    // No "Did you mean ...?" naming the schema's fields when the schema is not to be read (formatError strips the rest).
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: config.development,
     validationRules,
     // main.ts owns signals: Apollo's own handlers would stop the server behind its back and re-raise the signal.

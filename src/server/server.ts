@@ -77,6 +77,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const schema = buildSchema();
   const formatError = createErrorFormatter({
     development: config.development,
+    hideSchemaDetails: !config.introspection,
     logError: (message, error) => log.error(message, error),
     logUnavailable: (message, error) => log.warn(message, error),
     onError: (code) => services.metrics.errors.inc({ code }),
