@@ -12,7 +12,10 @@ export interface Config {
   development: boolean;
   /** GRAPHIQL: serve GraphiQL to browsers at GET /graphql. @default true, false when NODE_ENV=production */
   graphiql: boolean;
-  /** INTROSPECTION: answer introspection queries. @default the same as GRAPHIQL */
+  /**
+   * INTROSPECTION: answer introspection queries; off, error messages suggest none of the schema's
+   * names ("Did you mean ...?") either. @default the same as GRAPHIQL
+   */
   introspection: boolean;
   /** JWT_SECRET: HMAC key for tokens. @default a random key for this process (tokens die with it) */
   jwtSecret: string;
@@ -94,6 +97,27 @@ export interface Config {
    * estimated before it runs (page sizes times the largest fields). @default 64000000
    */
   maxQueryCostBytes: number;
+  /**
+   * MAX_QUERY_COST_BYTES_IN_FLIGHT: what the HTTP operations of one user (of one address when
+   * signed out) that are being answered at once may cost together, in MAX_QUERY_COST_BYTES's
+   * estimate, from the start of execution until the client has taken the answer. Past it,
+   * RATE_LIMITED at once, before any work; one operation alone is always let through.
+   * @default 128000000 (two operations at the cost limit, six pages of 50 messages)
+   */
+  maxQueryCostBytesInFlight: number;
+  /**
+   * HTTP_WRITE_TIMEOUT_MS: a response whose client takes none of its answer for this long is cut
+   * off (its connection closed), so that clients that stop reading hold no memory here. A slow
+   * client that keeps reading is not affected. @default 30000
+   */
+  httpWriteTimeoutMs: number;
+  /**
+   * HTTP_KEEP_ALIVE_TIMEOUT_MS: how long an idle HTTP connection is kept open for its next
+   * request. Behind a proxy or load balancer that reuses its connections to this server, set it
+   * above the proxy's own idle timeout (e.g. 65000 behind one of 60 s), or a request it sends
+   * as the server closes the connection fails. @default 5000
+   */
+  httpKeepAliveTimeoutMs: number;
   /** MONGODB_URI: MongoDB connection string; unset means the in-memory store. */
   mongodbUri: string | undefined;
   /**
@@ -111,6 +135,22 @@ export interface Config {
    * Cluster (instead of REDIS_URL): pub/sub on shard channels, spread over the masters.
    */
   redisClusterNodes: { host: string; port: number }[] | undefined;
+  /**
+   * METRICS_PORT: serve GET /metrics on this port (on HOST), alone; the public port then answers
+   * 404 there. 0 picks a free port. @default unset: /metrics on the public port, if at all (metricsPublic)
+   */
+  metricsPort: number | undefined;
+  /**
+   * METRICS_TOKEN: GET /metrics answers only requests with `Authorization: Bearer <token>`,
+   * wherever it is served. At least 16 characters. @default unset: no token asked
+   */
+  metricsToken: string | undefined;
+  /**
+   * Whether GET /metrics is served on the public port: not when METRICS_PORT is set; with
+   * NODE_ENV=production only when METRICS_TOKEN is set, so that a production server does not
+   * show its figures to anyone who asks; otherwise (development, tests) yes, openly.
+   */
+  metricsPublic: boolean;
   /** PUBLIC_URL: this process's WebSocket URL as clients reach it. @default ws://<host>:<port>/graphql */
   publicUrl: string | undefined;
   /** DISCOVERY_TTL_MS: a server that stops announcing itself is dropped after this long. @default 15000 */
@@ -241,8 +281,18 @@ export function loadConfig(env: Env): Config {
   if (!isLogFormat(logFormat)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${logFormat}"`);
   const graphiql = flag(env, 'GRAPHIQL', env.NODE_ENV !== 'production');
   const cors = optional(env, 'CORS_ORIGIN') ?? '*';
+  const port = integer(env, 'PORT', 4000, 0, 65535);
+  const metricsPort =
+    optional(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port}): metrics get a listener of their own`);
+  }
+  const metricsToken = optional(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
+  }
   return {
-    port: integer(env, 'PORT', 4000, 0, 65535),
+    port,
     host: optional(env, 'HOST'),
     development: env.NODE_ENV === 'development',
     graphiql,
@@ -290,11 +340,17 @@ export function loadConfig(env: Env): Config {
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
     maxQueryTokens: integer(env, 'MAX_QUERY_TOKENS', 10_000, 100, 10_000_000),
     maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),
+    maxQueryCostBytesInFlight: integer(env, 'MAX_QUERY_COST_BYTES_IN_FLIGHT', 128_000_000, 100_000, 100_000_000_000),
+    httpWriteTimeoutMs: integer(env, 'HTTP_WRITE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    httpKeepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 3_600_000),
     mongodbUri: connectionUrl(env, 'MONGODB_URI', ['mongodb', 'mongodb+srv'], 'mongodb://localhost:27017'),
     mongodbDb: optional(env, 'MONGODB_DB'),
     mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
     redisUrl: connectionUrl(env, 'REDIS_URL', ['redis', 'rediss'], 'redis://localhost:6379'),
     redisClusterNodes: clusterNodes(env),
+    metricsPort,
+    metricsToken,
+    metricsPublic: metricsPort === undefined && (env.NODE_ENV !== 'production' || metricsToken !== undefined),
     publicUrl: optional(env, 'PUBLIC_URL'),
     discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),

@@ -32,6 +32,14 @@ async function main(): Promise<void> {
     log,
     readiness: backends.readiness,
   });
+  const metricsAuth = config.metricsToken ? ' (bearer token required)' : '';
+  log.info(
+    server.metricsUrl
+      ? `metrics: ${server.metricsUrl}${metricsAuth}`
+      : config.metricsPublic
+        ? `metrics: GET /metrics on the public port${metricsAuth}`
+        : 'metrics: not served (NODE_ENV=production: set METRICS_PORT or METRICS_TOKEN to serve GET /metrics)',
+  );
   log.info(`chat API ready: ${server.url} (subscriptions: ${server.wsUrl})`);
 
   let shuttingDown = false;

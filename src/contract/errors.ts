@@ -112,3 +112,17 @@ export function tooManySubscriptions(max: number, per: 'connection' | 'user' = '
     { max },
   );
 }
+
+/**
+ * A user's HTTP operations being answered at once could together return more
+ * than `limit` bytes (by the same estimate as the cost limit): one of them has
+ * to be answered, and its answer read, first.
+ */
+export function tooMuchInFlight(limit: number): GraphQLError {
+  return coded(
+    ErrorCode.RateLimited,
+    `Your operations being answered now could return more than ${limit.toLocaleString('en-US')} bytes together; ` +
+      'read their answers before sending more, or ask for smaller pages.',
+    { limit, retryAfterSeconds: 1 },
+  );
+}

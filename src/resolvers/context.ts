@@ -64,6 +64,11 @@ export interface Context {
   budget?: ByteBudget;
   /** Names this operation in logs and in its errors' `extensions.requestId`. */
   requestId: string;
+  /**
+   * Over HTTP: settles once the operation's response is over (taken whole by
+   * the client, or its connection gone), when what it held is given back.
+   */
+  responseOver?: Promise<void>;
 }
 
 /** A context for one operation, with its own DataLoaders. */
@@ -75,7 +80,8 @@ export function createContext(
     cacheLoaders = true,
     budget,
     requestId = randomUUID(),
-  }: { cacheLoaders?: boolean; budget?: ByteBudget; requestId?: string } = {},
+    responseOver,
+  }: { cacheLoaders?: boolean; budget?: ByteBudget; requestId?: string; responseOver?: Promise<void> } = {},
 ): Context {
   return {
     services,
@@ -83,6 +89,7 @@ export function createContext(
     clientAddress,
     budget,
     requestId,
+    responseOver,
     loaders: createLoaders(services.store, services.presence, { cache: cacheLoaders }),
   };
 }

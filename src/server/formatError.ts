@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode, isPublicCode, unavailable } from '../contract/errors';
 import { UnavailableError } from '../lib/unavailable';
+import { withoutSuggestions } from './suggestions';
 
 /** Codes Apollo Server itself uses, mapped onto the contract's. */
 const apolloCodes: Record<string, ErrorCode> = {
@@ -21,21 +22,28 @@ export interface ErrorFormatterOptions {
   logUnavailable?: (message: string, error: unknown) => void;
   /** Told the code of every error answered. @default nothing */
   onError?: (code: string) => void;
+  /**
+   * Strip the schema's names that graphql-js suggests ("Did you mean ...?") from
+   * every message: for when introspection is off. @default false
+   */
+  hideSchemaDetails?: boolean;
 }
 
 /**
  * The one place errors are shaped for clients (HTTP and WebSocket alike):
  * a backing service's outage becomes UNAVAILABLE; errors with a contract code
- * keep their message; anything else is logged and becomes a generic
- * INTERNAL_SERVER_ERROR.
+ * keep their message (less any schema suggestion, with `hideSchemaDetails`);
+ * anything else is logged and becomes a generic INTERNAL_SERVER_ERROR.
  */
 export function createErrorFormatter(options: ErrorFormatterOptions) {
-  const { onError = () => undefined } = options;
+  const { onError = () => undefined, hideSchemaDetails = false } = options;
   const format = createFormat(options);
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const shaped = format(formatted, error);
     onError(String(shaped.extensions?.code ?? ErrorCode.Internal));
-    return shaped;
+    // Apollo's hideSchemaDetailsFromClientErrors strips validation errors only; variables' coercion
+    // errors ("Did you mean the enum value ...?") come later, and WebSocket errors never pass Apollo.
+    return hideSchemaDetails ? { ...shaped, message: withoutSuggestions(shaped.message) } : shaped;
   };
 }
 

@@ -13,11 +13,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { authenticateRequest } from '../auth/session';
-import { ErrorCode } from '../contract/errors';
+import { ErrorCode, tooMuchInFlight } from '../contract/errors';
+import { createInFlightLimit } from '../lib/inFlight';
 import { createContext, type Context, type Services } from '../resolvers/context';
 import { costModel } from './costModel';
 import type { createErrorFormatter } from './formatError';
-import { checkResponseCost } from './queryLimits';
+import { metricsHandler } from './metricsEndpoint';
+import { responseCost } from './queryLimits';
 
 /** Largest HTTP body or WebSocket message: 100,000 emoji escaped in JSON fit with room to spare. */
 export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
@@ -46,9 +48,10 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   const drainWebSockets: ApolloServerPlugin<Context> = {
     serverWillStart: async () => ({ drainServer: drain }),
   };
+  const inFlight = createInFlightLimit(config.maxQueryCostBytesInFlight);
   const operationLimits: ApolloServerPlugin<Context> = {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ operation, operationName, document, request }) => {
+      didResolveOperation: async ({ operation, operationName, document, request, contextValue }) => {
         // A subscription cannot run over HTTP: say where it can, as the client's mistake (400), before any work.
         if (operation?.operation === 'subscription') {
           const host = request.http?.headers.get('host');
@@ -57,14 +60,24 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
             extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } },
           });
         }
-        const tooCostly = checkResponseCost(
+        const { cost, error } = responseCost(
           { schema, document, operationName, variables: request.variables },
           costModel,
           config.maxQueryCostBytes,
         );
-        if (tooCostly) {
-          throw new GraphQLError(tooCostly.message, { extensions: { ...tooCostly.extensions, http: { status: 400 } } });
+        if (error) {
+          throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
         }
+        // What is being answered is held until the client has taken it (or is cut off): a user's
+        // clients that ask for large answers and do not read them cannot pile them up here.
+        const { auth, clientAddress } = contextValue;
+        const release = inFlight.take('userId' in auth ? `user ${auth.userId}` : `address ${clientAddress}`, cost);
+        if (!release) {
+          services.metrics.rateLimited.inc({ limit: 'in-flight' });
+          const refused = tooMuchInFlight(config.maxQueryCostBytesInFlight);
+          throw new GraphQLError(refused.message, { extensions: { ...refused.extensions, http: { status: 429 } } });
+        }
+        void (contextValue.responseOver ?? Promise.resolve()).then(release);
       },
     }),
   };
@@ -72,6 +85,8 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     schema,
     formatError,
     introspection: config.introspection,
+    // No "Did you mean ...?" naming the schema's fields when the schema is not to be read (formatError strips the rest).
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     includeStacktraceInErrorResponses: config.development,
     validationRules,
     parseOptions: { maxTokens: config.maxQueryTokens },
@@ -100,11 +115,8 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
       .status(problems.length === 0 ? 200 : 503)
       .json(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', reasons: problems });
   });
-  // Prometheus text format. Nothing in it identifies a user; still, serve it to the scraper only (see README).
-  app.get('/metrics', async (_req, res) => {
-    const { registry } = services.metrics;
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  // Prometheus text. Nothing in it identifies a user; still, only the scraper should read it (see README).
+  if (config.metricsPublic) app.get('/metrics', metricsHandler(services.metrics.registry, config.metricsToken));
   serveGraphiql(app, config.graphiql);
   app.use(
     '/graphql',
@@ -112,13 +124,15 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     browserCors(cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins })),
     express.json({ limit: MAX_PAYLOAD_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) =>
-        createContext(
+      context: async ({ req, res }) => {
+        const responseOver = new Promise<void>((resolve) => res.once('close', resolve));
+        return createContext(
           services,
           await authenticateRequest(services.tokens, services.revocations, req.headers.authorization),
           req.ip ?? 'unknown',
-          { requestId: String(res.locals.requestId) },
-        ),
+          { requestId: String(res.locals.requestId), responseOver },
+        );
+      },
     }),
   );
   app.use(bodyErrors);

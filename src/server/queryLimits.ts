@@ -194,11 +194,20 @@ export function estimateResponseBytes(
   return selectionBytes(root, operation.selectionSet, null);
 }
 
+/** What one operation's answer could cost, and the error refusing it when that passes the limit. */
+export interface ResponseCost {
+  /** `estimateResponseBytes` of the operation. */
+  cost: number;
+  /** BAD_USER_INPUT saying both figures, or null when the cost is within the limit. */
+  error: GraphQLError | null;
+}
+
 /**
- * BAD_USER_INPUT, saying both figures, when the operation's answer could
- * exceed `maxBytes` under `model`; null when it fits. Used by both transports.
+ * The operation's estimated answer size (`estimateResponseBytes` under
+ * `model`), with BAD_USER_INPUT saying both figures when it could exceed
+ * `maxBytes`. Used by both transports.
  */
-export function checkResponseCost(
+export function responseCost(
   request: {
     schema: GraphQLSchema;
     document: DocumentNode;
@@ -207,13 +216,23 @@ export function checkResponseCost(
   },
   model: CostModel,
   maxBytes: number,
-): GraphQLError | null {
+): ResponseCost {
   const cost = estimateResponseBytes(request.schema, request.document, request.operationName, request.variables, model);
-  if (cost <= maxBytes) return null;
+  if (cost <= maxBytes) return { cost, error: null };
   const n = (x: number) => x.toLocaleString('en-US');
-  return new GraphQLError(
+  const error = new GraphQLError(
     `This operation costs ${n(cost)} bytes at most to answer; the limit is ${n(maxBytes)}. ` +
       'Ask for fewer or smaller pages, or split it into several requests.',
     { extensions: { code: ErrorCode.BadUserInput, cost, limit: maxBytes } },
   );
+  return { cost, error };
+}
+
+/** `responseCost`'s error alone: BAD_USER_INPUT when the answer could exceed `maxBytes`, null when it fits. */
+export function checkResponseCost(
+  request: Parameters<typeof responseCost>[0],
+  model: CostModel,
+  maxBytes: number,
+): GraphQLError | null {
+  return responseCost(request, model, maxBytes).error;
 }

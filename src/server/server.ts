@@ -5,10 +5,12 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
+import { cutOffWhenStalled } from '../lib/stalledWrites';
 import { resolvers } from '../resolvers';
 import { loadTypeDefs } from '../schema';
 import { createErrorFormatter } from './formatError';
 import { createApollo, MAX_PAYLOAD_BYTES } from './http';
+import { metricsHandler, startMetricsListener } from './metricsEndpoint';
 import { maxFieldsRule } from './queryLimits';
 import { createServices, type ServiceOptions } from './services';
 import { attachGraphqlWs } from './ws';
@@ -19,7 +21,32 @@ export interface ServerOptions extends ServiceOptions {
   readiness?: () => Promise<string[]>;
   /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
   keepAliveMs?: number;
+  /** How long HTTP clients may take to send a request; tests shorten them. @default HTTP_REQUEST_TIMEOUTS */
+  httpRequestTimeouts?: Partial<HttpRequestTimeouts>;
 }
+
+/** How long an HTTP client may take to send its request, in milliseconds (node:http's timeouts). */
+export interface HttpRequestTimeouts {
+  /** From the request's first byte to the end of its headers. */
+  headersMs: number;
+  /** From the request's first byte to the end of its body. */
+  requestMs: number;
+  /** How often connections are checked against the two: the timeouts are kept to within this. */
+  checkIntervalMs: number;
+}
+
+/**
+ * Headers are a few hundred bytes, sent at once: 10 s is plenty on any link,
+ * and a client that dribbles them (slowloris) is dropped well before node's
+ * default of 60 s. A body is at most 2 MiB (MAX_PAYLOAD_BYTES): a minute is
+ * about 300 kbit/s, where node would wait 5 minutes. Checked every 2 s, not
+ * every 30 s. Upgraded (WebSocket) connections are not subject to them.
+ */
+export const HTTP_REQUEST_TIMEOUTS: HttpRequestTimeouts = {
+  headersMs: 10_000,
+  requestMs: 60_000,
+  checkIntervalMs: 2000,
+};
 
 /** A running server. */
 export interface RunningServer {
@@ -28,6 +55,8 @@ export interface RunningServer {
   /** ws://host:port/graphql */
   wsUrl: string;
   port: number;
+  /** http://host:port/metrics when METRICS_PORT gives metrics a listener of their own, else null. */
+  metricsUrl: string | null;
   /** Stops accepting, closes every socket and waits for requests in flight. Idempotent. */
   stop(): Promise<void>;
 }
@@ -48,6 +77,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const schema = buildSchema();
   const formatError = createErrorFormatter({
     development: config.development,
+    hideSchemaDetails: !config.introspection,
     logError: (message, error) => log.error(message, error),
     logUnavailable: (message, error) => log.warn(message, error),
     onError: (code) => services.metrics.errors.inc({ code }),
@@ -60,7 +90,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   const trusted = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
   const clientAddress = (request: IncomingMessage) => proxyAddr(request, trusted);
-  const httpServer = createServer(app);
+  const timeouts = { ...HTTP_REQUEST_TIMEOUTS, ...options.httpRequestTimeouts };
+  const httpServer = createServer({
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: timeouts.checkIntervalMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+  });
+  // Before the app: every response is watched from its start, however soon the app answers.
+  httpServer.on('request', (_request, response) =>
+    cutOffWhenStalled(response, config.httpWriteTimeoutMs, (unsent) =>
+      log.debug('http response cut off: its client stopped reading', { unsentBytes: unsent }),
+    ),
+  );
+  httpServer.on('request', app);
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
   const connections = { open: 0 };
   const ws = attachGraphqlWs({
@@ -93,6 +136,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve();
     });
   });
+  const metricsListener =
+    config.metricsPort === undefined
+      ? null
+      : await startMetricsListener(metricsHandler(services.metrics.registry, config.metricsToken), {
+          port: config.metricsPort,
+          host: config.host,
+        });
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
 
@@ -104,11 +154,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host}:${port}/graphql`,
     wsUrl,
     port,
+    metricsUrl: metricsListener?.url ?? null,
     // Out of discovery first, so that no client is sent here while it drains.
     stop: () =>
       (stopping ??= registration
         .stop()
         .then(() => apollo.stop())
+        .then(() => metricsListener?.stop())
         .then(() => {
           services.push.close();
           return Promise.all([services.presence.close(), services.slots.close()]).then(() => undefined);
