@@ -6,7 +6,7 @@
 import type { WorkerLease } from './cluster/workerLease/lease';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/log';
-import { openBackends } from './server/backends';
+import { openBackends } from './app/backends';
 import { startServer } from './server/server';
 
 async function main(): Promise<void> {

@@ -1,57 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Services } from '../app/services';
 import type { Auth } from '../auth/session';
-import type { ScryptParams } from '../auth/passwords';
-import type { Revocations } from '../auth/revocations/revocations';
-import type { TokenService } from '../auth/tokens';
-import type { Discovery } from '../cluster/discovery/discovery';
-import type { IdGenerator } from '../cluster/ids';
-import type { Config } from '../config';
 import type { ByteBudget } from '../lib/byteBudget';
-import type { ConcurrencyLimit } from '../lib/concurrency';
-import type { Flags } from '../lib/flags';
-import type { Logger } from '../lib/log';
-import type { RateLimiter } from '../lib/rateLimit';
-import type { Slots } from '../lib/slots';
-import type { PresenceTracker } from '../presence/presence';
-import type { PubSub } from '../pubsub/pubsub';
-import type { PushNotifier } from '../push/notifier';
-import type { Metrics } from '../server/metrics';
-import type { Store } from '../store/store';
 import { createLoaders, type Loaders } from './loaders';
-
-/** What every operation may use; built once per process by server/services.ts. */
-export interface Services {
-  config: Config;
-  store: Store;
-  pubsub: PubSub;
-  ids: IdGenerator;
-  tokens: TokenService;
-  /** Tokens revoked by logOut. */
-  revocations: Revocations;
-  presence: PresenceTracker;
-  discovery: Discovery;
-  push: PushNotifier;
-  log: Logger;
-  passwordParams: ScryptParams;
-  limiters: {
-    messages: RateLimiter;
-    auth: RateLimiter;
-    groups: RateLimiter;
-    /** registerPushToken per user. */
-    pushTokens: RateLimiter;
-    loginFailures: RateLimiter;
-    /** One typing announcement per user and conversation every 2 seconds; more are absorbed. */
-    typing: RateLimiter;
-  };
-  /** Whose typing indicator is up, by `userId:conversationId`: a stop is announced only after a start. */
-  typingShown: Flags;
-  /** Holders of capped things at once (connections per user and address, subscriptions per user). */
-  slots: Slots;
-  /** Password hashes computed at once; more wait, and past a bound are refused. */
-  passwordHashing: ConcurrencyLimit;
-  metrics: Metrics;
-  now: () => Date;
-}
 
 /** The per-operation context handed to every resolver. */
 export interface Context {

@@ -10,9 +10,9 @@ import { resolvers } from '../resolvers';
 import { loadTypeDefs } from '../schema';
 import { createErrorFormatter } from './formatError';
 import { createApollo, MAX_PAYLOAD_BYTES } from './http';
-import { metricsHandler, startMetricsListener } from './metricsEndpoint';
-import { maxFieldsRule } from './queryLimits';
-import { createServices, type ServiceOptions } from './services';
+import { metricsHandler, startMetricsListener } from './http/metrics';
+import { maxFieldsRule } from '../execution/queryLimits';
+import { createServices, type ServiceOptions } from '../app/services';
 import { attachGraphqlWs } from './ws';
 
 /** What `startServer` needs: the services' options, and transport settings. */

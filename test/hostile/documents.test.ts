@@ -7,7 +7,7 @@ import { buildSchema, Kind, parse, validate, type DocumentNode } from 'graphql';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
-import { countFields, maxFieldsRule } from '../../src/server/queryLimits';
+import { countFields, maxFieldsRule } from '../../src/execution/queryLimits';
 import { loadTypeDefs } from '../../src/schema';
 import { codes, gql, signUp } from '../helpers/client';
 import { useTestServer } from '../helpers/server';

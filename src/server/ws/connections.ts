@@ -6,8 +6,8 @@ import { authenticateConnection } from '../../auth/session';
 import type { TokenClaims } from '../../auth/tokens';
 import { createByteBudget, type ByteBudget } from '../../lib/byteBudget';
 import type { Release } from '../../lib/slots';
-import type { Services } from '../../resolvers/context';
-import { createAdmission, TOO_MANY_CONNECTIONS } from '../admission';
+import type { Services } from '../../app/services';
+import { createAdmission, TOO_MANY_CONNECTIONS } from './admission';
 import { createSessionWatch } from './sessionWatch';
 
 /** What graphql-ws's ws adapter hands every hook besides the context. */

@@ -11,10 +11,11 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import { ErrorCode } from '../../contract/errors';
-import { createContext, type Services } from '../../resolvers/context';
+import type { Services } from '../../app/services';
+import { createContext } from '../../resolvers/context';
 import { viewerIndependentFields } from '../../resolvers/shared';
 import type { createErrorFormatter } from '../formatError';
-import { createSharedDelivery } from '../sharedDelivery';
+import { createSharedDelivery } from '../../execution/sharedDelivery';
 import { createConnections, type ConnectionContext, type Extra } from './connections';
 import { createSubscriptionAdmission, type SubscriptionContext } from './subscriptions';
 

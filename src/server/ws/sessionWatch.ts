@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import type { TokenClaims } from '../../auth/tokens';
 import { MISSED_EVENTS, type Subscription } from '../../pubsub/pubsub';
 import type { TokenRevokedEvent } from '../../pubsub/topics';
-import type { Services } from '../../resolvers/context';
+import type { Services } from '../../app/services';
 
 /** WebSocket close code for an expired or revoked token, as at connect time. */
 const UNAUTHORIZED = 4401;

@@ -13,11 +13,11 @@ import type { SubscribePayload } from 'graphql-ws';
 import { LRUCache } from 'lru-cache';
 import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '../../contract/errors';
 import type { Release } from '../../lib/slots';
-import { createContext, type Context, type Services } from '../../resolvers/context';
-import { createAdmission } from '../admission';
-import { costModel } from '../costModel';
-import { checkResponseCost } from '../queryLimits';
-import type { DeliveryTarget, SharedPlan } from '../sharedDelivery';
+import type { Services } from '../../app/services';
+import { createContext, type Context } from '../../resolvers/context';
+import { createAdmission } from './admission';
+import { operationCost } from '../../execution/costModel';
+import type { DeliveryTarget, SharedPlan } from '../../execution/sharedDelivery';
 import type { ConnectionContext, Viewer } from './connections';
 
 /**
@@ -114,11 +114,7 @@ export function createSubscriptionAdmission(options: SubscriptionAdmissionOption
       const document = documentOf(payload.query);
       if (!('kind' in document)) return document;
       const { operationName, variables } = payload;
-      const tooCostly = checkResponseCost(
-        { schema, document, operationName, variables },
-        costModel,
-        config.maxQueryCostBytes,
-      );
+      const tooCostly = operationCost({ schema, document, operationName, variables }, config.maxQueryCostBytes).error;
       if (tooCostly) return [tooCostly];
       const place = await admission.subscription(viewer.claims.userId);
       if (!place) {

@@ -205,7 +205,7 @@ export interface ResponseCost {
 /**
  * The operation's estimated answer size (`estimateResponseBytes` under
  * `model`), with BAD_USER_INPUT saying both figures when it could exceed
- * `maxBytes`. Used by both transports.
+ * `maxBytes`.
  */
 export function responseCost(
   request: {
@@ -226,13 +226,4 @@ export function responseCost(
     { extensions: { code: ErrorCode.BadUserInput, cost, limit: maxBytes } },
   );
   return { cost, error };
-}
-
-/** `responseCost`'s error alone: BAD_USER_INPUT when the answer could exceed `maxBytes`, null when it fits. */
-export function checkResponseCost(
-  request: Parameters<typeof responseCost>[0],
-  model: CostModel,
-  maxBytes: number,
-): GraphQLError | null {
-  return responseCost(request, model, maxBytes).error;
 }

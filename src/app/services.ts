@@ -1,29 +1,63 @@
 import type { RedisClient } from '../lib/redis';
 import { defaultScryptParams, type ScryptParams } from '../auth/passwords';
 import { createMemoryRevocations } from '../auth/revocations/memory';
+import type { Revocations } from '../auth/revocations/revocations';
 import { createRedisRevocations } from '../auth/revocations/redis';
-import { createTokenService } from '../auth/tokens';
+import { createTokenService, type TokenService } from '../auth/tokens';
 import type { Discovery } from '../cluster/discovery/discovery';
 import { createMemoryDiscovery } from '../cluster/discovery/memory';
 import { createRedisDiscovery } from '../cluster/discovery/redis';
-import { createIdGenerator } from '../cluster/ids';
+import { createIdGenerator, type IdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
 import { limits } from '../contract/limits';
 import { createLogger, type Logger } from '../lib/log';
-import { createConcurrencyLimit } from '../lib/concurrency';
-import { createMemoryFlags, createRedisFlags } from '../lib/flags';
-import { createMemorySlots, createRedisSlots } from '../lib/slots';
-import { createRateLimiter } from '../lib/rateLimit';
+import { createConcurrencyLimit, type ConcurrencyLimit } from '../lib/concurrency';
+import { createMemoryFlags, createRedisFlags, type Flags } from '../lib/flags';
+import { createMemorySlots, createRedisSlots, type Slots } from '../lib/slots';
+import { createRateLimiter, type RateLimiter } from '../lib/rateLimit';
 import { publishPresence } from '../presence/events';
 import { createMemoryPresence } from '../presence/memory';
 import type { PresenceOptions, PresenceTracker } from '../presence/presence';
 import { createRedisPresence } from '../presence/redis';
 import type { PubSub } from '../pubsub/pubsub';
 import { createPushSender } from '../push/fcm';
-import { createPushNotifier, type PushNotifierOptions, type PushSender } from '../push/notifier';
-import type { Services } from '../resolvers/context';
-import { createMetrics } from './metrics';
+import { createPushNotifier, type PushNotifier, type PushNotifierOptions, type PushSender } from '../push/notifier';
+import { createMetrics, type Metrics } from './metrics';
 import type { Store } from '../store/store';
+
+/** What every operation may use; built once per process by `createServices`. */
+export interface Services {
+  config: Config;
+  store: Store;
+  pubsub: PubSub;
+  ids: IdGenerator;
+  tokens: TokenService;
+  /** Tokens revoked by logOut. */
+  revocations: Revocations;
+  presence: PresenceTracker;
+  discovery: Discovery;
+  push: PushNotifier;
+  log: Logger;
+  passwordParams: ScryptParams;
+  limiters: {
+    messages: RateLimiter;
+    auth: RateLimiter;
+    groups: RateLimiter;
+    /** registerPushToken per user. */
+    pushTokens: RateLimiter;
+    loginFailures: RateLimiter;
+    /** One typing announcement per user and conversation every 2 seconds; more are absorbed. */
+    typing: RateLimiter;
+  };
+  /** Whose typing indicator is up, by `userId:conversationId`: a stop is announced only after a start. */
+  typingShown: Flags;
+  /** Holders of capped things at once (connections per user and address, subscriptions per user). */
+  slots: Slots;
+  /** Password hashes computed at once; more wait, and past a bound are refused. */
+  passwordHashing: ConcurrencyLimit;
+  metrics: Metrics;
+  now: () => Date;
+}
 
 /** What the services of one process are built from; everything but config, store and pubsub has a default. */
 export interface ServiceOptions {

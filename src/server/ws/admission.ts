@@ -1,5 +1,5 @@
-import type { Config } from '../config';
-import type { Release, Slots } from '../lib/slots';
+import type { Config } from '../../config';
+import type { Release, Slots } from '../../lib/slots';
 
 /** WebSocket close code for a connection past a per-user or per-address cap; graphql-ws clients do not retry it. */
 export const TOO_MANY_CONNECTIONS = 4429;

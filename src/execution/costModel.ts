@@ -1,5 +1,5 @@
 import { limits } from '../contract/limits';
-import type { CostModel } from './queryLimits';
+import { responseCost, type CostModel, type ResponseCost } from './queryLimits';
 
 /** Code points take at most 4 bytes in UTF-8, and JSON may escape a few more. */
 const textBytes = (codePoints: number) => 4 * codePoints + 16;
@@ -27,3 +27,11 @@ export const costModel: CostModel = {
   defaultLeafBytes: 48,
   defaultPageSizes: { messages: limits.messagesDefault },
 };
+
+/**
+ * The cost check both transports run before an operation does any work: its
+ * answer under this schema's cost model against `maxBytes` (MAX_QUERY_COST_BYTES).
+ */
+export function operationCost(request: Parameters<typeof responseCost>[0], maxBytes: number): ResponseCost {
+  return responseCost(request, costModel, maxBytes);
+}
