@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { isLogFormat, isLogLevel } from '../lib/log';
+import { MAX_WORKER_ID } from '../cluster/ids';
+
+import type { Config } from './config';
+import {
+  clusterNodes,
+  ConfigError,
+  connectionUrl,
+  flag,
+  integer,
+  optional,
+  positive,
+  pushCredentials,
+  trustProxy,
+  type Env,
+} from './env';
+
+export type { Config } from './config';
+export { ConfigError } from './env';
+
+/** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const secret = optional(env, 'JWT_SECRET');
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters long');
+  }
+  const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
+  if (!isLogLevel(logLevel))
+    throw new ConfigError(`LOG_LEVEL must be debug, info, warn, error or silent, got "${logLevel}"`);
+  const logFormat = optional(env, 'LOG_FORMAT') ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty');
+  if (!isLogFormat(logFormat)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${logFormat}"`);
+  const graphiql = flag(env, 'GRAPHIQL', env.NODE_ENV !== 'production');
+  const cors = optional(env, 'CORS_ORIGIN') ?? '*';
+  const port = integer(env, 'PORT', 4000, 0, 65535);
+  const metricsPort =
+    optional(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(`METRICS_PORT must differ from PORT (both ${port}): metrics get a listener of their own`);
+  }
+  const metricsToken = optional(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
+  }
+  return {
+    port,
+    host: optional(env, 'HOST'),
+    development: env.NODE_ENV === 'development',
+    graphiql,
+    introspection: flag(env, 'INTROSPECTION', graphiql),
+    jwtSecret: secret ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: secret === undefined,
+    tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
+    workerId: env.WORKER_ID?.trim() ? integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID) : undefined,
+    logLevel,
+    logFormat,
+    corsOrigins:
+      cors === '*'
+        ? '*'
+        : cors
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+    messageRate: {
+      burst: integer(env, 'MESSAGE_RATE_BURST', 100, 1, 1_000_000),
+      perSecond: positive(env, 'MESSAGE_RATE_PER_SECOND', 20),
+    },
+    authRate: {
+      burst: integer(env, 'AUTH_RATE_BURST', 30, 1, 1_000_000),
+      perSecond: positive(env, 'AUTH_RATE_PER_SECOND', 1),
+    },
+    loginFailureRate: {
+      burst: integer(env, 'LOGIN_FAILURE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'LOGIN_FAILURE_PER_SECOND', 1 / 60),
+    },
+    trustProxy: trustProxy(env),
+    passwordHashQueue: integer(env, 'PASSWORD_HASH_QUEUE', 64, 0, 1_000_000),
+    groupRate: {
+      burst: integer(env, 'GROUP_RATE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'GROUP_RATE_PER_SECOND', 0.1),
+    },
+    pushTokenRate: {
+      burst: integer(env, 'PUSH_TOKEN_RATE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'PUSH_TOKEN_RATE_PER_SECOND', 0.1),
+    },
+    wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
+    maxConnectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 100, 1, 10_000_000),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1000, 1, 10_000_000),
+    maxSubscriptionsPerUser: integer(env, 'MAX_SUBSCRIPTIONS_PER_USER', 1000, 1, 10_000_000),
+    maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
+    maxQueryTokens: integer(env, 'MAX_QUERY_TOKENS', 10_000, 100, 10_000_000),
+    maxQueryCostBytes: integer(env, 'MAX_QUERY_COST_BYTES', 64_000_000, 100_000, 10_000_000_000),
+    maxQueryCostBytesInFlight: integer(env, 'MAX_QUERY_COST_BYTES_IN_FLIGHT', 128_000_000, 100_000, 100_000_000_000),
+    httpWriteTimeoutMs: integer(env, 'HTTP_WRITE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    httpKeepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 3_600_000),
+    mongodbUri: connectionUrl(env, 'MONGODB_URI', ['mongodb', 'mongodb+srv'], 'mongodb://localhost:27017'),
+    mongodbDb: optional(env, 'MONGODB_DB'),
+    mongodbTimeoutMs: integer(env, 'MONGODB_TIMEOUT_MS', 5000, 100, 600_000),
+    redisUrl: connectionUrl(env, 'REDIS_URL', ['redis', 'rediss'], 'redis://localhost:6379'),
+    redisClusterNodes: clusterNodes(env),
+    metricsPort,
+    metricsToken,
+    metricsPublic: metricsPort === undefined && (env.NODE_ENV !== 'production' || metricsToken !== undefined),
+    publicUrl: optional(env, 'PUBLIC_URL'),
+    discoveryTtlMs: integer(env, 'DISCOVERY_TTL_MS', 15_000, 300, 3_600_000),
+    presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),
+    presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 3000, 0, 600_000),
+    pushCredentials: pushCredentials(env),
+  };
+}
