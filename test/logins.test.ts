@@ -76,7 +76,8 @@ describe('password guessing', () => {
     );
     expect(codesOf(results)).toEqual({ UNAUTHENTICATED: 10, RATE_LIMITED: 140 });
     expect(real.code).toBeUndefined();
-    expect(real.ms).toBeLessThan(3000); // 11 s before the fix
+    // 11 s before the fix; under 3 s on an idle machine, and up to 4 s seen with other test files on both cores.
+    expect(real.ms).toBeLessThan(6000);
   }, 30_000);
 
   it('a successful login does not count against the account', async () => {
