@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LIMITS_OFF } from './limitsOff';
 import { startFerretDB, useFixture, type BackendProcess, type Fixture } from './backends';
 import { gqlOk, type SubscriptionQueue, type TestUser } from './client';
 import { startServerProcess, type ServerProcess } from './process';
@@ -32,17 +33,7 @@ export async function startCluster({ redis: mode = TEST_REDIS }: ClusterOptions 
     ...redis.env,
     JWT_SECRET: 'cluster-secret-cluster-secret-cluster-secret',
     LOG_LEVEL: 'info',
-    AUTH_RATE_BURST: '100000',
-    GROUP_RATE_BURST: '100000',
-    GROUP_RATE_PER_SECOND: '100000',
-    LOGIN_FAILURE_BURST: '100000',
-    LOGIN_FAILURE_PER_SECOND: '100000',
-    PASSWORD_HASH_QUEUE: '100000',
-    PUSH_TOKEN_RATE_BURST: '100000',
-    PUSH_TOKEN_RATE_PER_SECOND: '100000',
-    MESSAGE_RATE_BURST: '100000',
-    MESSAGE_RATE_PER_SECOND: '100000',
-    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+    ...LIMITS_OFF,
   };
   const processes: ServerProcess[] = [];
   return {

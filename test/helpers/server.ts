@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../src/config';
+import { LIMITS_OFF } from './limitsOff';
 import { createLogger, type Logger } from '../../src/lib/log';
 import type { ServerOptions, RunningServer } from '../../src/server/server';
 import { startServer } from '../../src/server/server';
@@ -17,17 +18,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
-    AUTH_RATE_BURST: '100000',
-    GROUP_RATE_BURST: '100000',
-    GROUP_RATE_PER_SECOND: '100000',
-    LOGIN_FAILURE_BURST: '100000',
-    LOGIN_FAILURE_PER_SECOND: '100000',
-    PASSWORD_HASH_QUEUE: '100000',
-    PUSH_TOKEN_RATE_BURST: '100000',
-    PUSH_TOKEN_RATE_PER_SECOND: '100000',
-    MESSAGE_RATE_BURST: '100000',
-    MESSAGE_RATE_PER_SECOND: '100000',
-    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+    ...LIMITS_OFF,
     ...env,
   });
 }

@@ -9,6 +9,7 @@ import { signUp, signUpMany, type TestUser } from '../helpers/client';
 import { useCluster } from '../helpers/cluster';
 import type { ServerProcess } from '../helpers/process';
 import { useTestServer } from '../helpers/server';
+import { MESSAGE_ADDED_IDS } from '../helpers/operations';
 
 /** How a graphql-ws connection attempt ended: acknowledged (open), or closed with a code and reason. */
 interface Attempt {
@@ -35,7 +36,7 @@ async function connect(wsUrl: string, user: TestUser): Promise<Attempt> {
   socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.token}` } }));
   const subscribe = (id: string) => {
     const answer = new Promise<any>((resolve) => waiting.set(id, resolve));
-    socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { messageAdded { id } }' } }));
+    socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: MESSAGE_ADDED_IDS } }));
     // A live subscription says nothing until a message comes: no answer within a while means it started.
     return Promise.race([answer, new Promise((r) => setTimeout(() => r({ type: 'started' }), 300))]);
   };

@@ -8,7 +8,15 @@
  */
 import type { Client } from 'graphql-ws';
 import { gql, gqlOk, signUpMany, subscribe, wsClient, type GraphQLResponse, type TestUser } from '../helpers/client';
-import { CREATE_GROUP, LEAVE, OPEN_DIRECT, SEND } from '../helpers/operations';
+import {
+  ADD_MEMBERS,
+  CREATE_GROUP,
+  LEAVE,
+  MARK_READ,
+  MESSAGE_ADDED_IN,
+  OPEN_DIRECT,
+  SEND,
+} from '../helpers/operations';
 import { useTestServer } from '../helpers/server';
 
 const server = useTestServer();
@@ -40,16 +48,8 @@ const conversationOperations = (own: () => string, message: () => string): Probe
   ],
   ['sendMessage', SEND, (c) => ({ c, t: 'hello?' })],
   ['sendMessage with empty content', SEND, (c) => ({ c, t: ' ' })],
-  [
-    'markRead',
-    'mutation($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id } }',
-    (c) => ({ c, m: message() }),
-  ],
-  [
-    'addGroupMembers',
-    'mutation($c: ID!, $u: [ID!]!) { addGroupMembers(conversationId: $c, userIds: $u) { id } }',
-    (c) => ({ c, u: [own()] }),
-  ],
+  ['markRead', MARK_READ, (c) => ({ c, m: message() })],
+  ['addGroupMembers', ADD_MEMBERS, (c) => ({ c, u: [own()] })],
   ['leaveConversation', LEAVE, (c) => ({ c })],
   ['setTyping', 'mutation($c: ID!) { setTyping(conversationId: $c, typing: true) }', (c) => ({ c })],
   ['setTyping false', 'mutation($c: ID!) { setTyping(conversationId: $c, typing: false) }', (c) => ({ c })],
@@ -57,7 +57,7 @@ const conversationOperations = (own: () => string, message: () => string): Probe
 
 /** Every subscription that takes a conversation id. */
 const conversationSubscriptions = (message: () => string): Probe[] => [
-  ['messageAdded', 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', (c) => ({ c })],
+  ['messageAdded', MESSAGE_ADDED_IN, (c) => ({ c })],
   [
     'messageAdded with after',
     'subscription($c: ID, $a: ID) { messageAdded(conversationId: $c, after: $a) { id } }',
@@ -81,11 +81,7 @@ const messageOperations = (own: () => string): Probe[] => [
   ['deleteMessage', 'mutation($m: ID!) { deleteMessage(messageId: $m) { id } }', (m) => ({ m })],
   ['addReaction', 'mutation($m: ID!) { addReaction(messageId: $m, emoji: "👀") { id } }', (m) => ({ m })],
   ['removeReaction', 'mutation($m: ID!) { removeReaction(messageId: $m, emoji: "👍") { id } }', (m) => ({ m })],
-  [
-    'markRead in an own conversation',
-    'mutation($c: ID!, $m: ID!) { markRead(conversationId: $c, messageId: $m) { id } }',
-    (m) => ({ c: own(), m }),
-  ],
+  ['markRead in an own conversation', MARK_READ, (m) => ({ c: own(), m })],
   [
     'messages of an own conversation after it',
     'query($c: ID!, $m: ID) { messages(conversationId: $c, first: 5, after: $m) { edges { cursor } } }',

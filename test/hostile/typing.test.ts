@@ -5,8 +5,7 @@
  */
 import { gqlOk, signUpMany, subscribe, wsClient, type TestUser } from '../helpers/client';
 import { probeEvents, useCluster } from '../helpers/cluster';
-import { CONVERSATION_EVENT } from '../helpers/events';
-import { CREATE_GROUP } from '../helpers/operations';
+import { CONVERSATION_EVENT, CREATE_GROUP } from '../helpers/operations';
 import type { ServerProcess } from '../helpers/process';
 import { useTestServer } from '../helpers/server';
 

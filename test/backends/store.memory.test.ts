@@ -1,0 +1,4 @@
+import { createMemoryStore } from '../../src/store/memory';
+import { describeStore } from './store.conformance';
+
+describeStore('memory', async () => createMemoryStore());

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import { createMongoStore, ensureIndexes } from '../../src/store/mongo';
+import { backendsAvailable, useFerretDBClient } from '../helpers/backends';
+import { describeStore } from './store.conformance';
+
+const run = backendsAvailable('the MongoDB store suite');
+
+(run ? describe : describe.skip)('MongoDB store on FerretDB', () => {
+  const mongo = useFerretDBClient();
+
+  describeStore('mongodb', async () => {
+    const db = mongo.current.client.db(`conformance_${randomBytes(4).toString('hex')}`);
+    await ensureIndexes(db);
+    return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
+  });
+
+  it('creates its indexes idempotently', async () => {
+    const db = mongo.current.client.db(`indexes_${randomBytes(4).toString('hex')}`);
+    await ensureIndexes(db);
+    await ensureIndexes(db);
+    const names = (await db.collection('messages').indexes()).map((i) => i.name).sort();
+    expect(names).toEqual(['_id_', 'conversation_clientKey_unique', 'conversation_seq_unique']);
+    await db.dropDatabase();
+  });
+});

@@ -1,4 +1,0 @@
-import { createMemoryPubSub } from '../src/pubsub/memory';
-import { describePubSub } from './pubsub.conformance';
-
-describePubSub('in-process', async (options) => createMemoryPubSub(options));
