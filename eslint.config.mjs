@@ -19,6 +19,40 @@ const nodeGlobals = {
   module: 'writable',
 };
 
+/**
+ * ARCHITECTURE.md's import order as a lint rule: the folders of src/ from the top (the composition root) to
+ * the leaves, each importing only folders on its own level or below, never one above.
+ */
+const layers = [
+  ['main'],
+  ['server'],
+  ['execution'],
+  ['resolvers', 'schema', 'generated'],
+  ['app'],
+  ['auth', 'messaging', 'conversationEvents', 'presence', 'push', 'cluster', 'config'],
+  ['pubsub', 'store'],
+  ['contract', 'lib'],
+];
+const importOrder = layers.slice(1).map((level, i) => {
+  const above = layers.slice(0, i + 1).flat();
+  return {
+    files: level.map((folder) => `src/${folder}/**`),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\./|(\\.\\./)+)(${above.join('|')})(/|$)`,
+              message: `src/${level.join(', src/')} may not import from src/${above.join(', src/')} (ARCHITECTURE.md: imports point downwards only).`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -43,6 +77,22 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
       'no-console': 'error',
+    },
+  },
+  ...importOrder,
+  {
+    // A backend's factory names the interface it implements as its return type, so that the compiler checks the
+    // implementation against the interface in the implementation's own file (not only where it is used).
+    files: ['src/store/**', 'src/pubsub/**', 'src/presence/**', 'src/cluster/**', 'src/auth/revocations/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ExportNamedDeclaration > FunctionDeclaration[id.name=/^(create(Memory|Redis|Mongo)\\w*|create\\w+Store|connect\\w+|lease\\w+)$/]:not([returnType])',
+          message: "A backend's factory declares the interface it implements as its return type.",
+        },
+      ],
     },
   },
   {
