@@ -1,6 +1,6 @@
 /**
  * The persistence boundary: plain records and narrow async operations in the
- * chat domain's words. One implementation per backend (memory.ts, mongo/),
+ * chat domain's words. One implementation per backend (memory/, mongo/),
  * all held to the same conformance suite (test/store.conformance.ts). Driver
  * types never leave an implementation; an unreachable server surfaces as
  * `UnavailableError` (lib/unavailable.ts).

@@ -1,0 +1,150 @@
+import {
+  idInUse,
+  type AddMembersResult,
+  type ConversationPosition,
+  type ConversationRecord,
+  type ConversationStore,
+} from '../store';
+import { membershipKey, type Tables } from './tables';
+
+const copyConversation = (c: ConversationRecord): ConversationRecord => ({ ...c, memberIds: [...c.memberIds] });
+
+function join(t: Tables, conversation: ConversationRecord, userId: string): void {
+  if (!conversation.memberIds.includes(userId)) conversation.memberIds.push(userId);
+  const key = membershipKey(conversation.id, userId);
+  if (!t.memberships.has(key)) {
+    t.memberships.set(key, {
+      conversationId: conversation.id,
+      userId,
+      joinedSeq: conversation.lastSeq,
+      lastReadSeq: 0,
+      lastReadMessageId: null,
+    });
+  }
+  let ids = t.conversationIdsByUser.get(userId);
+  if (!ids) t.conversationIdsByUser.set(userId, (ids = new Set()));
+  ids.add(conversation.id);
+}
+
+function insertConversation(
+  t: Tables,
+  conversation: ConversationRecord,
+  memberIds: readonly string[],
+): ConversationRecord {
+  if (t.conversations.has(conversation.id)) throw idInUse('conversation', conversation.id);
+  t.conversations.set(conversation.id, conversation);
+  t.history.set(conversation.id, []);
+  for (const userId of memberIds) join(t, conversation, userId);
+  return copyConversation(conversation);
+}
+
+/** Most recent activity first; ties broken by id, descending, so the order is total. */
+function compareActivity(a: ConversationPosition, b: ConversationPosition): number {
+  const byTime = b.lastActivityAt.getTime() - a.lastActivityAt.getTime();
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * Conversations in `conversations` (direct ones also under their member pair
+ * in `directByPair`), members' state in `memberships`, and each user's
+ * conversations in `conversationIdsByUser`. A new conversation gets its empty
+ * `history`, which the message store appends to.
+ */
+export function createMemoryConversationStore(t: Tables): ConversationStore {
+  return {
+    async getMany(ids) {
+      return ids.map((id) => {
+        const c = t.conversations.get(id);
+        return c ? copyConversation(c) : null;
+      });
+    },
+    async findOrCreateDirect({ id, userIds, createdAt }) {
+      const pair = [...userIds].sort().join('\u0000');
+      const existing = t.directByPair.get(pair);
+      if (existing !== undefined) return copyConversation(t.conversations.get(existing)!);
+      // Inserted first: should the id be in use, it throws before the pair points at it.
+      const created = insertConversation(
+        t,
+        {
+          id,
+          kind: 'DIRECT',
+          title: null,
+          memberIds: [],
+          createdAt,
+          lastSeq: 0,
+          lastMessageId: null,
+          lastActivityAt: createdAt,
+        },
+        userIds,
+      );
+      t.directByPair.set(pair, id);
+      return created;
+    },
+    async createGroup({ id, title, memberIds, createdAt }) {
+      return insertConversation(
+        t,
+        {
+          id,
+          kind: 'GROUP',
+          title,
+          memberIds: [],
+          createdAt,
+          lastSeq: 0,
+          lastMessageId: null,
+          lastActivityAt: createdAt,
+        },
+        memberIds,
+      );
+    },
+    async addMembers(conversationId, userIds, maxMembers): Promise<AddMembersResult> {
+      const conversation = t.conversations.get(conversationId);
+      if (!conversation) return { status: 'missing' };
+      if (conversation.kind !== 'GROUP') return { status: 'not-a-group' };
+      const after = new Set([...conversation.memberIds, ...userIds]);
+      if (after.size > maxMembers) return { status: 'too-many', memberCount: after.size };
+      for (const userId of userIds) join(t, conversation, userId);
+      return { status: 'ok', conversation: copyConversation(conversation) };
+    },
+    async removeMember(conversationId, userId) {
+      const conversation = t.conversations.get(conversationId);
+      if (!conversation) return;
+      conversation.memberIds = conversation.memberIds.filter((id) => id !== userId);
+      t.memberships.delete(membershipKey(conversationId, userId));
+      t.conversationIdsByUser.get(userId)?.delete(conversationId);
+    },
+    async getMemberships(keys) {
+      return keys.map(({ conversationId, userId }) => {
+        const m = t.memberships.get(membershipKey(conversationId, userId));
+        return m ? { ...m } : null;
+      });
+    },
+    async listForUser(userId, { first, after }) {
+      const mine = [...(t.conversationIdsByUser.get(userId) ?? [])].map((id) => t.conversations.get(id)!);
+      mine.sort(compareActivity);
+      const start = after ? mine.findIndex((c) => compareActivity(c, after) > 0) : 0;
+      if (start < 0) return [];
+      return mine.slice(start, start + first).map(copyConversation);
+    },
+    async listAllForUser(userId) {
+      return [...(t.conversationIdsByUser.get(userId) ?? [])].map((id) => copyConversation(t.conversations.get(id)!));
+    },
+    async markRead(conversationId, userId, seq, messageId) {
+      const m = t.memberships.get(membershipKey(conversationId, userId));
+      if (!m) return null;
+      const advanced = seq > m.lastReadSeq;
+      if (advanced) {
+        m.lastReadSeq = seq;
+        m.lastReadMessageId = messageId;
+      }
+      return { membership: { ...m }, advanced };
+    },
+    async readPositions(conversationIds) {
+      return conversationIds.map((id) =>
+        (t.conversations.get(id)?.memberIds ?? []).map((userId) => ({
+          ...t.memberships.get(membershipKey(id, userId))!,
+        })),
+      );
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { Store } from '../store';
+import { createMemoryBlockStore } from './blocks';
+import { createMemoryConversationStore } from './conversations';
+import { createMemoryFriendStore } from './friends';
+import { createMemoryMessageStore } from './messages';
+import { createMemoryPushTokenStore } from './pushTokens';
+import { createTables } from './tables';
+import { createMemoryUserStore } from './users';
+
+/**
+ * The embedded default store: everything in this process's memory, lost on
+ * exit. Every operation completes its writes without yielding to the event
+ * loop, so each one is atomic and `seq` commit order is trivially `seq` order.
+ */
+export function createMemoryStore(): Store {
+  const t = createTables();
+  return {
+    users: createMemoryUserStore(t),
+    friends: createMemoryFriendStore(t),
+    conversations: createMemoryConversationStore(t),
+    messages: createMemoryMessageStore(t),
+    pushTokens: createMemoryPushTokenStore(t),
+    blocks: createMemoryBlockStore(t),
+    async close() {},
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The memory store's tables: plain maps holding the records themselves, so
+ * every part copies a record on the way in and on the way out. Created once
+ * by `createMemoryStore` and shared by its parts, as the MongoDB store's parts
+ * share one database's collections.
+ */
+import type { ConversationRecord, MembershipRecord, MessageRecord, PushTokenRecord, UserRecord } from '../store';
+
+/** Every map the memory store keeps. */
+export interface Tables {
+  users: Map<string, { user: UserRecord; passwordHash: string }>;
+  userIdByName: Map<string, string>;
+  /** userId -> ids of users they have added. */
+  friendEdges: Map<string, Set<string>>;
+  conversations: Map<string, ConversationRecord>;
+  directByPair: Map<string, string>;
+  conversationIdsByUser: Map<string, Set<string>>;
+  /** Keyed by `membershipKey(conversationId, userId)`. */
+  memberships: Map<string, MembershipRecord>;
+  /** conversationId -> messages, index i holding seq i + 1. */
+  history: Map<string, MessageRecord[]>;
+  messagesById: Map<string, MessageRecord>;
+  messageIdByClientKey: Map<string, string>;
+  /** token -> its owner's record, and when it was last registered. */
+  pushTokens: Map<string, { record: PushTokenRecord; at: Date }>;
+  /** userId -> the tokens they hold. */
+  pushTokensByUser: Map<string, Set<string>>;
+  /** blockerId -> blocked user id -> when. */
+  blocks: Map<string, Map<string, Date>>;
+}
+
+/** Empty tables, for one store. */
+export function createTables(): Tables {
+  return {
+    users: new Map(),
+    userIdByName: new Map(),
+    friendEdges: new Map(),
+    conversations: new Map(),
+    directByPair: new Map(),
+    conversationIdsByUser: new Map(),
+    memberships: new Map(),
+    history: new Map(),
+    messagesById: new Map(),
+    messageIdByClientKey: new Map(),
+    pushTokens: new Map(),
+    pushTokensByUser: new Map(),
+    blocks: new Map(),
+  };
+}
+
+/** The key of a membership in `Tables.memberships`. */
+export const membershipKey = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
