@@ -47,7 +47,7 @@ export type MessageDoc = Omit<MessageRecord, 'id' | 'editedAt' | 'deletedAt' | '
  * One state of a message's content after it was sent: edits and the deletion
  * are inserted as revisions 1, 2, 3, ... and (messageId, rev) is unique, so
  * that concurrent changes are ordered by which insert wins. The message
- * document carries a copy of the newest one (see messages.ts).
+ * document carries a copy of the newest one (see messageChanges.ts).
  */
 export interface RevisionDoc {
   /** `${messageId}:${rev}`. */
