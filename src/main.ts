@@ -1,7 +1,7 @@
 /**
  * The composition root and the only reader of process.env: configuration,
  * then the store and pub/sub backends, then the server (which builds every
- * service once, server/services.ts), then signals.
+ * service once, app/services.ts), then signals.
  */
 import type { WorkerLease } from './cluster/workerLease/lease';
 import { ConfigError, loadConfig } from './config';

@@ -1,7 +1,7 @@
 /**
  * Who is asking: the one place a request's or a connection's Authorization
  * value becomes an `Auth`, and an `Auth` becomes a signed-in user or an
- * UNAUTHENTICATED error. HTTP (server/http.ts), graphql-ws (server/ws.ts) and
+ * UNAUTHENTICATED error. HTTP (server/http/), graphql-ws (server/ws/) and
  * the resolvers (resolvers/access.ts) all go through here.
  */
 import { unauthenticated } from '../contract/errors';

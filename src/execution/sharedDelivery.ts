@@ -67,7 +67,7 @@ const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
  */
 export function createSharedDelivery(options: SharedDeliveryOptions) {
   const { schema, sharedFields } = options;
-  /** Plans by document (server/ws.ts keeps one document per query text) and operation name. */
+  /** Plans by document (server/ws/subscriptions.ts keeps one document per query text) and operation name. */
   const plans = new WeakMap<DocumentNode, Map<string, SharedPlan | null>>();
   let planCount = 0;
   const deliveries: Deliveries = { payloadFor: createResultCache(options), coalescer: createWriteCoalescer() };
