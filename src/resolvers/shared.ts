@@ -3,7 +3,7 @@
  * whose events are the same records for every subscriber, and the fields
  * whose value never depends on who is asking. A subscription that selects
  * only these is executed once per event and process, and its serialised
- * result is written to every subscriber (server/sharedDelivery.ts).
+ * result is written to every subscriber (execution/sharedDelivery.ts).
  *
  * A field that reads the viewer (`User.presence`: only friends see it;
  * `Reaction.reactedByViewer`) must not be listed: a selection that reaches it is executed per subscriber.

@@ -1,5 +1,5 @@
 /**
- * Where Prometheus reads the metrics (server/metrics.ts): GET /metrics on the
+ * Where Prometheus reads the metrics (app/metrics.ts): GET /metrics on the
  * public port, or on a listener of its own (METRICS_PORT), behind a bearer
  * token when METRICS_TOKEN is set.
  */
