@@ -5,6 +5,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
+import { ConfigError } from '../config';
 import { cutOffWhenStalled } from '../lib/stalledWrites';
 import { resolvers } from '../resolvers';
 import { loadTypeDefs } from '../schema';
@@ -61,6 +62,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** PORT in use or not allowed, as one line naming the variable (main.ts prints a ConfigError without a stack). */
+function portError(port: number, error: NodeJS.ErrnoException): ConfigError {
+  return new ConfigError(
+    error.code === 'EADDRINUSE'
+      ? `PORT: ${port} is in use by another process; stop it or set PORT to a free port`
+      : `PORT: this user may not listen on port ${port}; choose one above 1023`,
+  );
+}
+
 /** The executable schema: the SDL files of src/schema with the resolvers of src/resolvers. */
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers });
@@ -104,7 +114,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ),
   );
   httpServer.on('request', app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
+  // Upgrades are handed over here rather than through ws's `server` option, which would also hand the HTTP
+  // server's own errors (PORT in use) to graphql-ws as the WebSocket server's, to be logged as a crash.
+  const wsServer = new WebSocketServer({ noServer: true, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
+  httpServer.on('upgrade', (request, socket, head) =>
+    // A path other than /graphql is refused with 400 by ws itself.
+    wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit('connection', client, request)),
+  );
   const connections = { open: 0 };
   const ws = attachGraphqlWs({
     wsServer,
@@ -130,9 +146,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? portError(config.port, error) : error);
+    httpServer.once('error', failed);
     httpServer.listen(config.port, config.host, () => {
-      httpServer.off('error', reject);
+      httpServer.off('error', failed);
       resolve();
     });
   });

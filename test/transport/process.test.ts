@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,4 +132,18 @@ describe('start-up errors', () => {
     },
     30_000,
   );
+
+  it('PORT in use: one line naming PORT, exit code 1, no stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { code, output } = await runToExit({ PORT: String((taken.address() as AddressInfo).port) });
+      expect(code).toBe(1);
+      expect(output.trim().split('\n').at(-1)).toMatch(/^configuration: PORT: \d+ is in use/);
+      expect(output).not.toMatch(/^\s+at /m);
+      expect(output).not.toMatch(/Internal error/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 30_000);
 });
