@@ -1,6 +1,6 @@
 # The chat API as a container. Not built in this project's CI (no Docker there); kept minimal and conventional.
 #   docker build -t chat-api .
-#   docker compose up            # MongoDB, Redis and two instances (see docker-compose.yml)
+#   docker compose -f docker-compose.yml -f docker-compose.app.yml up --build   # with MongoDB, Redis, two instances
 
 # Build: every dependency, the TypeScript build (npm ci runs it through `prepare`), then dev dependencies dropped.
 FROM node:24-bookworm-slim AS build

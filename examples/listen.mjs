@@ -2,18 +2,36 @@
 //   node examples/listen.mjs <token> [conversationId] [afterMessageId]   new messages (one conversation, replaying after a message)
 //   node examples/listen.mjs <token> --resume <conversationId>:<messageId> ...   every conversation, resuming the listed ones
 //   node examples/listen.mjs <token> --events [conversationId]           typing, edits, reactions, read positions, members
-// WS_URL overrides ws://localhost:4000/graphql. Run it from the project root: it uses the project's graphql-ws and ws.
+// The server: --url ws://host:port/graphql (before the token), or WS_URL; default ws://localhost:4000/graphql.
+// Run it from the project root: it uses the project's graphql-ws and ws.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
+const args = process.argv.slice(2);
+let url = process.env.WS_URL ?? 'ws://localhost:4000/graphql';
+if (args[0] === '--url') {
+  url = args[1];
+  args.splice(0, 2);
+}
+
 const MESSAGE =
   'id seq conversationId content sender { username } createdAt editedAt deletedAt reactions { emoji count }';
-const [token, ...rest] = process.argv.slice(2);
-if (!token) {
+const [token, ...rest] = args;
+if (!token || !url) {
   console.error(
-    'usage: node examples/listen.mjs <token> [conversationId [afterMessageId] | --resume c:m ... | --events [c]]',
+    'usage: node examples/listen.mjs [--url ws://host:port/graphql] <token> [conversationId [afterMessageId] | --resume c:m ... | --events [c]]',
   );
   process.exit(2);
+}
+
+/** What went wrong, in one line: a close code and reason, GraphQL errors, or a connection error. */
+function reason(error) {
+  if (error && typeof error.code === 'number' && 'reason' in error) {
+    return `the server closed the connection: ${error.code} ${error.reason || '(no reason given)'}`;
+  }
+  if (Array.isArray(error)) return error.map((e) => `${e.message} (${e.extensions?.code ?? 'no code'})`).join('; ');
+  if (error && error.type === 'error') return `cannot connect to ${url}`;
+  return String(error?.message ?? error);
 }
 
 function operation() {
@@ -46,14 +64,14 @@ function operation() {
 }
 
 const client = createClient({
-  url: process.env.WS_URL ?? 'ws://localhost:4000/graphql',
+  url,
   webSocketImpl: WebSocket,
   connectionParams: { authorization: `Bearer ${token}` },
 });
 client.subscribe(operation(), {
   next: (result) => console.log(JSON.stringify(result)),
   error: (error) => {
-    console.error('subscription failed:', error);
+    console.error(`subscription failed: ${reason(error)}`);
     process.exit(1);
   },
   complete: () => process.exit(0),
