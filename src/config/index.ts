@@ -42,7 +42,7 @@ export function loadConfig(env: Env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
   }
-  return {
+  const config: Config = {
     port,
     host: optional(env, 'HOST'),
     development: env.NODE_ENV === 'development',
@@ -108,4 +108,21 @@ export function loadConfig(env: Env): Config {
     presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 3000, 0, 600_000),
     pushCredentials: pushCredentials(env),
   };
+  sharedDeliveryNeedsSharedStore(env, config);
+  return config;
+}
+
+/**
+ * Redis without MongoDB would share delivery between processes that each keep
+ * their own users and messages in memory, which no deployment means; a single
+ * process doing so (the benches measure Redis delivery that way) says so.
+ */
+function sharedDeliveryNeedsSharedStore(env: Env, config: Config): void {
+  if (config.mongodbUri !== undefined || flag(env, 'MEMORY_STORE_WITH_REDIS', false)) return;
+  const variable = config.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : config.redisUrl ? 'REDIS_URL' : null;
+  if (variable === null) return;
+  throw new ConfigError(
+    `${variable} is set without MONGODB_URI: every process would keep its own users and messages in memory ` +
+      'while sharing delivery. Set MONGODB_URI too (or, for one process alone, MEMORY_STORE_WITH_REDIS=true).',
+  );
 }

@@ -116,11 +116,14 @@ describe('start-up errors', () => {
   it.each([
     ['MONGODB_URI', { MONGODB_URI: 'http://db.example:27017' }],
     ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
-    ['REDIS_URL', { REDIS_URL: nobodyListens }],
+    ['REDIS_URL', { REDIS_URL: nobodyListens, MEMORY_STORE_WITH_REDIS: 'true' }],
     ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'localhost' }],
     ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1', REDIS_URL: nobodyListens }],
-    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1', MEMORY_STORE_WITH_REDIS: 'true' }],
     ['MONGODB_URI', { MONGODB_URI: 'mongodb://127.0.0.1:1/', MONGODB_TIMEOUT_MS: '300' }],
+    // Each process would keep its own data while sharing delivery: refused before anything connects.
+    ['REDIS_URL is set without MONGODB_URI', { REDIS_URL: nobodyListens }],
+    ['REDIS_CLUSTER_NODES is set without MONGODB_URI', { REDIS_CLUSTER_NODES: '127.0.0.1:1' }],
   ])(
     '%s: one line naming the variable, exit code 1, no stack trace (%j)',
     async (variable, env) => {
