@@ -11,10 +11,11 @@ import type { Revocations } from './revocations/revocations';
 import { bearerToken, type TokenClaims, type TokenFailure, type TokenService } from './tokens';
 
 /** Who is asking: the claims of a valid token, or why there are none. */
-export type Auth = TokenClaims | { failure: 'missing' | TokenFailure };
+export type Auth = TokenClaims | { failure: 'missing' | 'notBearer' | TokenFailure };
 
-const failureMessages: Record<'missing' | TokenFailure, string> = {
+const failureMessages: Record<'missing' | 'notBearer' | TokenFailure, string> = {
   missing: 'Authentication required: send "Authorization: Bearer <token>".',
+  notBearer: 'The Authorization value must be "Bearer <token>": the word Bearer, a space, then the token.',
   invalid: 'Invalid token.',
   expired: 'Token expired: log in again.',
   revoked: 'Token revoked (logged out): log in again.',
@@ -24,7 +25,7 @@ const failureMessages: Record<'missing' | TokenFailure, string> = {
 export function authenticate(tokens: TokenService, authorization: unknown): Auth {
   const token = bearerToken(authorization);
   if (token === null) return { failure: 'missing' };
-  if (token === 'invalid') return { failure: 'invalid' };
+  if (token === 'invalid' || token === 'notBearer') return { failure: token };
   const claims = tokens.verify(token);
   return typeof claims === 'string' ? { failure: claims } : claims;
 }
@@ -66,7 +67,11 @@ export async function authenticateConnection(
   authorization: unknown,
 ): Promise<{ claims: TokenClaims } | { failure: string }> {
   const auth = await authenticateRequest(tokens, revocations, authorization);
-  if ('failure' in auth) return { failure: `${auth.failure} token` };
+  if ('failure' in auth) {
+    return {
+      failure: auth.failure === 'notBearer' ? 'authorization must be "Bearer <token>"' : `${auth.failure} token`,
+    };
+  }
   let user: UserRecord | null;
   try {
     [user = null] = await store.users.getMany([auth.userId]);

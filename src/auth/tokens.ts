@@ -75,9 +75,11 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
  * graphql-ws connectionParams); `null` when there is none, `'invalid'` when
  * the value is not of that form.
  */
-export function bearerToken(authorization: unknown): string | null | 'invalid' {
+export function bearerToken(authorization: unknown): string | null | 'invalid' | 'notBearer' {
   if (authorization === undefined || authorization === null || authorization === '') return null;
   if (typeof authorization !== 'string') return 'invalid';
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  return match ? match[1]! : 'invalid';
+  if (match) return match[1]!;
+  // A bare token (or another scheme): the client's mistake is the form, which the answer names.
+  return /^\S+$/.test(authorization.trim()) ? 'notBearer' : 'invalid';
 }

@@ -203,8 +203,12 @@ export type Mutation = {
    */
   sendMessage: Message;
   /**
-   * Shows the viewer as typing in a conversation to its other members (see
-   * the typing limit above). Not stored. Delivered through conversationEvent.
+   * Shows the viewer as typing in a conversation to its other members, or
+   * (typing: false) stops showing it. Not stored; delivered through
+   * conversationEvent. An indicator is shown for 6 seconds unless renewed, and
+   * ends with typing: false or a message from the typer. Renewals closer than
+   * 2 seconds apart are absorbed, and typing: false is announced only after a
+   * start was: at most one start and one stop reach the members per 2 seconds.
    */
   setTyping: Scalars['Boolean']['output'];
   /**

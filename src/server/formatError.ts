@@ -43,9 +43,17 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
     onError(String(shaped.extensions?.code ?? ErrorCode.Internal));
     // Apollo's hideSchemaDetailsFromClientErrors strips validation errors only; variables' coercion
     // errors ("Did you mean the enum value ...?") come later, and WebSocket errors never pass Apollo.
-    return hideSchemaDetails ? { ...shaped, message: withoutSuggestions(shaped.message) } : shaped;
+    if (!hideSchemaDetails) return shaped;
+    // Apollo's refusal names its constructor option; operators set a variable.
+    const message = shaped.message.startsWith(APOLLO_INTROSPECTION_REFUSED)
+      ? 'Introspection is off on this server: set INTROSPECTION=true to allow it (GraphiQL and codegen need it).'
+      : withoutSuggestions(shaped.message);
+    return { ...shaped, message };
   };
 }
+
+/** How Apollo Server's message begins when it refuses an introspection query. */
+const APOLLO_INTROSPECTION_REFUSED = 'GraphQL introspection is not allowed';
 
 function createFormat({ development, logError, logUnavailable = logError }: ErrorFormatterOptions) {
   return function format(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {

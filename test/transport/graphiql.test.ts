@@ -98,6 +98,8 @@ describe('GraphiQL and introspection switches', () => {
       expect(await page.text()).toMatch(/GRAPHIQL/);
       const introspection = await gql(production.url, '{ __schema { queryType { name } } }');
       expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
+      // The refusal names the variable that turns it on, not Apollo's constructor option.
+      expect(introspection.errors?.[0]?.message).toMatch(/INTROSPECTION=true/);
     } finally {
       await production.stop();
     }

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { codes, gql, gqlOk, signUp, subscribe, wsClient } from '../helpers/client';
 import { captureLog, startTestServer, useTestServer } from '../helpers/server';
 import { createMemoryStore } from '../../src/store/memory';
@@ -212,5 +213,29 @@ describe('DataLoader', () => {
     } finally {
       await counted.stop();
     }
+  });
+});
+
+describe('an Authorization value without "Bearer "', () => {
+  const server = useTestServer();
+
+  it('is told the expected form, over HTTP and graphql-ws', async () => {
+    const user = await signUp(server.url, 'bare');
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: user.token },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors.map((e) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+    expect(body.errors[0]!.message).toMatch(/"Bearer <token>"/);
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: user.token } }));
+    const [code, reason] = await new Promise<[number, string]>((resolve) =>
+      socket.once('close', (c, r) => resolve([c, String(r)])),
+    );
+    expect(code).toBe(4401);
+    expect(reason).toMatch(/Bearer <token>/);
   });
 });
