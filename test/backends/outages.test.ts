@@ -43,7 +43,12 @@ async function aliveAfter(server: ServerProcess, ms: number): Promise<boolean> {
   const redis = useTestRedis();
 
   it('subscribing while Redis is down is refused with UNAVAILABLE, the process lives, and all recovers when Redis returns', async () => {
-    const server = await startServerProcess({ ...redis.current.env, JWT_SECRET: 'x'.repeat(32) });
+    // One process on Redis with the embedded store, which it must ask for (see MEMORY_STORE_WITH_REDIS).
+    const server = await startServerProcess({
+      ...redis.current.env,
+      MEMORY_STORE_WITH_REDIS: 'true',
+      JWT_SECRET: 'x'.repeat(32),
+    });
     try {
       const [alice, bob] = await signUpMany(server.url, 2, 'outage');
       const c = (await gqlOk(server.url, OPEN_DIRECT, { u: bob!.id }, alice!.token)).openDirectConversation.id;

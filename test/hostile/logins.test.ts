@@ -64,6 +64,8 @@ describe('password guessing', () => {
   it('150 addresses guessing one account get 10 guesses in all; a real user meanwhile logs in at once', async () => {
     const victim = await signUp(server.url, 'victim');
     const other = await signUp(server.url, 'other');
+    // One login alone, as the measure of this machine's speed right now (one password hash and a request).
+    const alone = await postFrom(server.url, '127.0.9.8', LOG_IN, { u: other.username, p: 'password-123' });
     const guesses = Promise.all(
       addresses(150).map((from, i) => postFrom(server.url, from, LOG_IN, { u: victim.username, p: `guess-${i}` })),
     );
@@ -72,12 +74,13 @@ describe('password guessing', () => {
     const results = await guesses;
     // eslint-disable-next-line no-console
     console.log(
-      `logins: another user's login took ${real.ms} ms (${real.code ?? 'ok'}) during 150 guesses from 150 addresses: ${JSON.stringify(codesOf(results))}`,
+      `logins: another user's login took ${real.ms} ms (${real.code ?? 'ok'}; ${alone.ms} ms alone) during 150 guesses from 150 addresses: ${JSON.stringify(codesOf(results))}`,
     );
     expect(codesOf(results)).toEqual({ UNAUTHENTICATED: 10, RATE_LIMITED: 140 });
     expect(real.code).toBeUndefined();
-    // 11 s before the fix; under 3 s on an idle machine, and up to 4 s seen with other test files on both cores.
-    expect(real.ms).toBeLessThan(6000);
+    // Behind the 10 guesses that are hashed, 4 at a time, not behind all 150 (11 s before the fix, about 40 logins'
+    // time): measured against a login alone, so that a machine busy with other work does not fail it.
+    expect(real.ms).toBeLessThan(Math.max(3000, 20 * alone.ms));
   }, 30_000);
 
   it('a successful login does not count against the account', async () => {
@@ -131,6 +134,8 @@ const run = backendsAvailable('the shared rate limit suite');
   it('are shared by every process, and still apply per process while Redis is down', async () => {
     const env = {
       ...redis.current.env,
+      // Only the rate limits are shared here: each process may keep its own accounts in memory.
+      MEMORY_STORE_WITH_REDIS: 'true',
       JWT_SECRET: 'limits-secret-limits-secret-limits-secret',
       AUTH_RATE_BURST: '4',
       AUTH_RATE_PER_SECOND: '0.01',
