@@ -256,6 +256,73 @@ export interface PushTokenStore {
   listForUsers(userIds: readonly string[]): Promise<PushTokenRecord[]>;
 }
 
+/** Why a session ended: the user logged out, it was revoked, or a spent refresh token came back. */
+export type SessionEndReason = 'logOut' | 'revoked' | 'reuse';
+
+/** One signed-in device. The store keeps only hashes of its refresh tokens. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  /** The latest rotation or `touch`. */
+  lastUsedAt: Date;
+  deviceName: string | null;
+  endedAt: Date | null;
+  endedBecause: SessionEndReason | null;
+  /** When the current refresh token expires; each rotation moves it on. */
+  refreshExpiresAt: Date;
+}
+
+/** Input of `sessions.create`: the session and its first refresh token's hash. */
+export interface NewSession {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  deviceName: string | null;
+  refreshTokenHash: string;
+  refreshExpiresAt: Date;
+}
+
+/**
+ * The outcome of presenting a refresh token: 'rotated' (it was current: the
+ * new one replaces it), 'reused' (it was spent: the session is ended now),
+ * 'ended', 'expired', or 'unknown'.
+ */
+export type RotateResult =
+  | { outcome: 'rotated' | 'reused' | 'ended' | 'expired'; session: SessionRecord }
+  | { outcome: 'unknown' };
+
+/**
+ * Signed-in devices and their refresh tokens (by hash). A session's tokens form
+ * a chain: each rotation spends the current one and issues the next, and a
+ * spent one presented again ends the session (it was copied: stolen).
+ */
+export interface SessionStore {
+  /** Stores a session whose current refresh token has `refreshTokenHash`; throws if the id or hash is taken. */
+  create(session: NewSession): Promise<SessionRecord>;
+  get(id: string): Promise<SessionRecord | null>;
+  /** The user's sessions that have not ended, most recently used first (expired ones included). */
+  listForUser(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Moves the session whose current refresh token has `refreshTokenHash` on to
+   * `newRefreshTokenHash`, with `refreshExpiresAt` and `lastUsedAt = now`.
+   * Of concurrent rotations with one hash, in any number of processes, exactly
+   * one is 'rotated' and the others 'reused' (ending the session).
+   */
+  rotate(input: {
+    refreshTokenHash: string;
+    newRefreshTokenHash: string;
+    now: Date;
+    refreshExpiresAt: Date;
+  }): Promise<RotateResult>;
+  /** Raises `lastUsedAt` to `now`; best effort, nothing for an unknown session. */
+  touch(id: string, now: Date): Promise<void>;
+  /** Ends the session unless it has ended (the first end stays); `null` when unknown. */
+  end(id: string, now: Date, because: SessionEndReason): Promise<SessionRecord | null>;
+  /** Ends every session of the user that has not ended; the ids this call ended. */
+  endAllForUser(userId: string, now: Date, because: SessionEndReason): Promise<string[]>;
+}
+
 /** Everything the service persists. */
 export interface Store {
   users: UserStore;
@@ -264,6 +331,7 @@ export interface Store {
   messages: MessageStore;
   pushTokens: PushTokenStore;
   blocks: BlockStore;
+  sessions: SessionStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -295,6 +363,7 @@ export function wrapStore(store: Store, around: (call: () => Promise<unknown>) =
     messages: wrap(store.messages),
     pushTokens: wrap(store.pushTokens),
     blocks: wrap(store.blocks),
+    sessions: wrap(store.sessions),
     close: () => store.close(),
   };
 }

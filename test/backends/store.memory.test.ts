@@ -1,4 +1,6 @@
 import { createMemoryStore } from '../../src/store/memory';
 import { describeStore } from './store.conformance';
+import { describeSessionStore } from './store.sessions.conformance';
 
 describeStore('memory', async () => createMemoryStore());
+describeSessionStore('memory', async () => createMemoryStore());

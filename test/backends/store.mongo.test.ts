@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { createMongoStore, ensureIndexes } from '../../src/store/mongo';
 import { backendsAvailable, useFerretDBClient } from '../helpers/backends';
 import { describeStore } from './store.conformance';
+import { describeSessionStore } from './store.sessions.conformance';
 
 const run = backendsAvailable('the MongoDB store suite');
 
@@ -13,6 +15,29 @@ const run = backendsAvailable('the MongoDB store suite');
     await ensureIndexes(db);
     return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
   });
+
+  describeSessionStore(
+    'mongodb',
+    async () => {
+      const db = mongo.current.client.db(`sessions_${randomBytes(4).toString('hex')}`);
+      await ensureIndexes(db);
+      return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
+    },
+    // Two processes: a second client of its own on the same database.
+    async () => {
+      const name = `sessions_pair_${randomBytes(4).toString('hex')}`;
+      const first = mongo.current.client.db(name);
+      await ensureIndexes(first);
+      const other = await new MongoClient(mongo.current.url).connect();
+      return {
+        stores: [createMongoStore(first), createMongoStore(other.db(name))],
+        async close() {
+          await other.close();
+          await first.dropDatabase();
+        },
+      };
+    },
+  );
 
   it('creates its indexes idempotently', async () => {
     const db = mongo.current.client.db(`indexes_${randomBytes(4).toString('hex')}`);

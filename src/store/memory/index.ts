@@ -4,6 +4,7 @@ import { createMemoryConversationStore } from './conversations';
 import { createMemoryFriendStore } from './friends';
 import { createMemoryMessageStore } from './messages';
 import { createMemoryPushTokenStore } from './pushTokens';
+import { createMemorySessionStore } from './sessions';
 import { createTables } from './tables';
 import { createMemoryUserStore } from './users';
 
@@ -21,6 +22,7 @@ export function createMemoryStore(): Store {
     messages: createMemoryMessageStore(t),
     pushTokens: createMemoryPushTokenStore(t),
     blocks: createMemoryBlockStore(t),
+    sessions: createMemorySessionStore(t),
     async close() {},
   };
 }

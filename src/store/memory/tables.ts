@@ -4,7 +4,14 @@
  * by `createMemoryStore` and shared by its parts, as the MongoDB store's parts
  * share one database's collections.
  */
-import type { ConversationRecord, MembershipRecord, MessageRecord, PushTokenRecord, UserRecord } from '../store';
+import type {
+  ConversationRecord,
+  MembershipRecord,
+  MessageRecord,
+  PushTokenRecord,
+  SessionRecord,
+  UserRecord,
+} from '../store';
 
 /** Every map the memory store keeps. */
 export interface Tables {
@@ -27,6 +34,12 @@ export interface Tables {
   pushTokensByUser: Map<string, Set<string>>;
   /** blockerId -> blocked user id -> when. */
   blocks: Map<string, Map<string, Date>>;
+  /** sessionId -> the session and the generation of its current refresh token (0 for the first). */
+  sessions: Map<string, { record: SessionRecord; generation: number }>;
+  /** Refresh token hash -> its session and generation: spent ones stay, so that their reuse is seen. */
+  sessionTokens: Map<string, { sessionId: string; generation: number }>;
+  /** userId -> ids of their sessions. */
+  sessionIdsByUser: Map<string, Set<string>>;
 }
 
 /** Empty tables, for one store. */
@@ -45,6 +58,9 @@ export function createTables(): Tables {
     pushTokens: new Map(),
     pushTokensByUser: new Map(),
     blocks: new Map(),
+    sessions: new Map(),
+    sessionTokens: new Map(),
+    sessionIdsByUser: new Map(),
   };
 }
 

@@ -3,7 +3,15 @@
  * helpers every collection's module shares. Driver types stay in this folder.
  */
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
-import type { ConversationRecord, MembershipRecord, MessageRecord, PushTokenRecord, UserRecord } from '../store';
+import type {
+  ConversationRecord,
+  MembershipRecord,
+  MessageRecord,
+  PushTokenRecord,
+  SessionEndReason,
+  SessionRecord,
+  UserRecord,
+} from '../store';
 
 /** A user and their password hash; `_id` is the user id. */
 export type UserDoc = Omit<UserRecord, 'id'> & { _id: string; passwordHash: string };
@@ -82,6 +90,40 @@ export interface BlockDoc {
  */
 export type PushTokenDoc = Omit<PushTokenRecord, 'token'> & { _id: string; registeredAt?: Date };
 
+/**
+ * A session's fields that never change, and `lastUsedAt` (raised by `touch`,
+ * best effort); `_id` is the session id. Whether it has ended and when its
+ * token expires are read from `sessionEnds` and `sessionTokens`, written by
+ * inserts only (see sessions.ts).
+ */
+export type SessionDoc = Pick<SessionRecord, 'userId' | 'createdAt' | 'lastUsedAt' | 'deviceName'> & { _id: string };
+
+/**
+ * One refresh token of a session, current or spent; `_id` is its hash.
+ * (sessionId, generation) is unique: a rotation inserts generation n + 1, so
+ * of concurrent rotations of one token exactly one insert wins.
+ */
+export interface SessionTokenDoc {
+  _id: string;
+  sessionId: string;
+  generation: number;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * A session's end; `_id` is the session id, so the first end is the one that
+ * stays. `generation` is the newest token generation the ender saw: a
+ * rotation to a later one happened before the end.
+ */
+export interface SessionEndDoc {
+  _id: string;
+  userId: string;
+  at: Date;
+  because: SessionEndReason;
+  generation: number;
+}
+
 /** The collections of a chat database. */
 export function collections(db: Db) {
   return {
@@ -94,6 +136,9 @@ export function collections(db: Db) {
     revisions: db.collection<RevisionDoc>('revisions'),
     reactions: db.collection<ReactionDoc>('reactions'),
     blocks: db.collection<BlockDoc>('blocks'),
+    sessions: db.collection<SessionDoc>('sessions'),
+    sessionTokens: db.collection<SessionTokenDoc>('sessionTokens'),
+    sessionEnds: db.collection<SessionEndDoc>('sessionEnds'),
   };
 }
 
@@ -122,6 +167,9 @@ export async function ensureIndexes(db: Db): Promise<void> {
     c.revisions.createIndex({ messageId: 1, rev: 1 }, { unique: true, name: 'message_rev_unique' }),
     c.reactions.createIndex({ messageId: 1, at: 1 }, { name: 'message_at' }),
     c.blocks.createIndex({ blockerId: 1, at: -1 }, { name: 'blocker_at' }),
+    c.sessions.createIndex({ userId: 1 }, { name: 'userId' }),
+    c.sessionTokens.createIndex({ sessionId: 1, generation: 1 }, { unique: true, name: 'session_generation_unique' }),
+    c.sessionEnds.createIndex({ userId: 1 }, { name: 'userId' }),
   ]);
 }
 

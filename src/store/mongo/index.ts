@@ -21,6 +21,7 @@ import { collections, ensureIndexes } from './documents';
 import { createFriendStore } from './friends';
 import { createMessageStore, type MessageStoreOptions } from './messages';
 import { createPushTokenStore } from './pushTokens';
+import { createSessionStore } from './sessions';
 import { createUserStore } from './users';
 
 export { collections, ensureIndexes } from './documents';
@@ -54,6 +55,7 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     messages: createMessageStore(c, options),
     pushTokens: createPushTokenStore(c),
     blocks: createBlockStore(c),
+    sessions: createSessionStore(c),
     async close() {
       await options.onClose?.();
     },
