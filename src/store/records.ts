@@ -1,0 +1,161 @@
+/** The store's records: plain objects with string ids and Dates, as every backend returns them. */
+
+/** A registered account, without its credentials. */
+export interface UserRecord {
+  id: string;
+  /** Lowercase, 3 to 32 characters of a-z, 0-9 and _. */
+  username: string;
+  displayName: string;
+  createdAt: Date;
+}
+
+/** Direct (exactly two members, for ever) or group (1 to 100 members). */
+export type ConversationKind = 'DIRECT' | 'GROUP';
+
+/** A conversation and its current members. */
+export interface ConversationRecord {
+  id: string;
+  kind: ConversationKind;
+  /** The group's title; null for direct conversations. */
+  title: string | null;
+  memberIds: string[];
+  createdAt: Date;
+  /** `seq` of the newest message, 0 when there is none. */
+  lastSeq: number;
+  lastMessageId: string | null;
+  /** The newest message's time, or `createdAt` before the first message. */
+  lastActivityAt: Date;
+}
+
+/** One member's own state in one conversation. */
+export interface MembershipRecord {
+  conversationId: string;
+  userId: string;
+  /** The conversation's `lastSeq` when this user joined: live delivery starts after it. */
+  joinedSeq: number;
+  /** `seq` of the message read up to, 0 when nothing has been read. */
+  lastReadSeq: number;
+  lastReadMessageId: string | null;
+}
+
+/** How far a member has read: the part of a membership that read receipts show. */
+export type ReadPositionRecord = Pick<
+  MembershipRecord,
+  'conversationId' | 'userId' | 'lastReadSeq' | 'lastReadMessageId'
+>;
+
+/** A stored message. `seq` is 1, 2, 3, ... per conversation, in commit order. */
+export interface MessageRecord {
+  /** Snowflake id: unique and time-ordered across processes (decimal string). */
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  content: string;
+  clientMessageId: string | null;
+  createdAt: Date;
+  /** When the content was last edited; null if never. */
+  editedAt: Date | null;
+  /** When the sender deleted it (content is then empty); null if not deleted. */
+  deletedAt: Date | null;
+  /** Who reacted with which emoji, one entry per emoji in order of first use; empty once deleted. */
+  reactions: ReactionRecord[];
+}
+
+/** The users who reacted to a message with one emoji, in the order they did. */
+export interface ReactionRecord {
+  emoji: string;
+  userIds: string[];
+}
+
+/** Where a device's push notifications go. */
+export type PushPlatform = 'ANDROID' | 'IOS' | 'WEB';
+
+/** A device's push token and its owner. */
+export interface PushTokenRecord {
+  token: string;
+  userId: string;
+  platform: PushPlatform;
+}
+
+/** Input of `users.create`. */
+export interface NewUser {
+  id: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  createdAt: Date;
+}
+
+/** Input of `messages.append`; the store assigns `seq`. */
+export type NewMessage = Omit<MessageRecord, 'seq' | 'editedAt' | 'deletedAt' | 'reactions'>;
+
+/** The outcome of changing a message (edit, delete, reaction). */
+export type MessageChange =
+  | { status: 'ok'; message: MessageRecord }
+  | { status: 'missing' }
+  /** Deleted already: it can be neither edited nor reacted to. */
+  | { status: 'deleted'; message: MessageRecord }
+  /** The reaction would make more distinct emoji than allowed. */
+  | { status: 'too-many' };
+
+/** Position in the viewer's conversation list (most recent activity first). */
+export interface ConversationPosition {
+  lastActivityAt: Date;
+  id: string;
+}
+
+/**
+ * A window of one conversation's history by `seq`, both bounds exclusive.
+ * `from: 'oldest'` takes the first `limit` messages of the window,
+ * `from: 'newest'` the last `limit`; either way the result is in `seq` order.
+ */
+export interface MessageRange {
+  afterSeq?: number;
+  beforeSeq?: number;
+  limit: number;
+  from: 'oldest' | 'newest';
+}
+
+/** The outcome of adding members to a group. */
+export type AddMembersResult =
+  | { status: 'ok'; conversation: ConversationRecord }
+  | { status: 'missing' }
+  | { status: 'not-a-group' }
+  | { status: 'too-many'; memberCount: number };
+
+/** Why a session ended: the user logged out, it was revoked, or a spent refresh token came back. */
+export type SessionEndReason = 'logOut' | 'revoked' | 'reuse';
+
+/** One signed-in device. The store keeps only hashes of its refresh tokens. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  /** The latest rotation or `touch`. */
+  lastUsedAt: Date;
+  deviceName: string | null;
+  endedAt: Date | null;
+  endedBecause: SessionEndReason | null;
+  /** When the current refresh token expires; each rotation moves it on. */
+  refreshExpiresAt: Date;
+}
+
+/** Input of `sessions.create`: the session and its first refresh token's hash. */
+export interface NewSession {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  deviceName: string | null;
+  refreshTokenHash: string;
+  refreshExpiresAt: Date;
+}
+
+/**
+ * The outcome of presenting a refresh token: 'rotated' (it was current: the
+ * new one replaces it), 'reused' (it was spent: the session is ended now),
+ * 'ended', 'expired', or 'unknown'.
+ */
+export type RotateResult =
+  | { outcome: 'rotated' | 'reused' | 'ended' | 'expired'; session: SessionRecord }
+  | { outcome: 'unknown' };
