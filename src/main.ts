@@ -7,6 +7,7 @@ import type { WorkerLease } from './cluster/workerLease/lease';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/log';
 import { openBackends } from './app/backends';
+import { createPushSender } from './push/fcm';
 import { startServer } from './server/server';
 
 async function main(): Promise<void> {
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
   if (config.jwtSecretGenerated) {
     log.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when this process exits');
   }
+  // Before the backends: a missing firebase-admin is a configuration error, and needs nothing closed.
+  const pushSender = await createPushSender(config.pushCredentials, log);
   const backends = await openBackends(config, log);
   const { store, pubsub, redis, workerLease } = backends;
   let lease: WorkerLease | null = null;
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
     pubsub,
     redis,
     log,
+    pushSender,
     readiness: backends.readiness,
   });
   const metricsAuth = config.metricsToken ? ' (bearer token required)' : '';

@@ -9,7 +9,7 @@ import { createMemoryPubSub } from '../pubsub/memory';
 import type { PubSub } from '../pubsub/pubsub';
 import { createRedisPubSub } from '../pubsub/redis';
 import { createMemoryStore } from '../store/memory';
-import { connectMongo } from '../store/mongo';
+import { connectMongo, MigrationError } from '../store/mongo';
 import type { Store } from '../store/store';
 
 /** The store and pub/sub a server runs on, and how to release them. */
@@ -66,7 +66,9 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
     if (config.mongodbUri) {
       const mongo = await connectMongo(config.mongodbUri, config.mongodbDb, {
         timeoutMs: config.mongodbTimeoutMs,
+        log,
       }).catch((error: Error) => {
+        if (error instanceof MigrationError) throw new ConfigError(`MONGODB_URI: ${error.message}`);
         throw new ConfigError(
           `MONGODB_URI: cannot connect to ${withoutPassword(config.mongodbUri!)}: ${error.message}`,
         );

@@ -20,7 +20,6 @@ import { createMemoryPresence } from '../presence/memory';
 import type { PresenceOptions, PresenceTracker } from '../presence/presence';
 import { createRedisPresence } from '../presence/redis';
 import type { PubSub } from '../pubsub/pubsub';
-import { createPushSender } from '../push/fcm';
 import { createPushNotifier, type PushNotifier, type PushNotifierOptions, type PushSender } from '../push/notifier';
 import { createMetrics, type Metrics } from './metrics';
 import type { Store } from '../store/store';
@@ -80,7 +79,10 @@ export interface ServiceOptions {
   presence?: (options: PresenceOptions) => PresenceTracker;
   /** Where clients should connect. @default in Redis when `redis` is given, else this process alone */
   discovery?: Discovery;
-  /** Sends push notifications to members with no device online. @default FCM when config has credentials, else off */
+  /**
+   * Sends push notifications to members with no device online; main.ts builds
+   * it with `createPushSender` (FCM when config has credentials). @default off
+   */
   pushSender?: PushSender | null;
   /** Bounds of the push queue. @default createPushNotifier's */
   pushLimits?: Pick<PushNotifierOptions, 'maxPending' | 'concurrency' | 'sendTimeoutMs'>;
@@ -103,8 +105,6 @@ export function createServices(options: ServiceOptions): Services {
     onChange: (record) =>
       void publishPresence(store, pubsub, record).catch((error) => log.warn('presence fan-out failed', error)),
   });
-  const pushSender =
-    options.pushSender !== undefined ? options.pushSender : createPushSender(config.pushCredentials, log);
   return {
     config,
     store,
@@ -114,7 +114,7 @@ export function createServices(options: ServiceOptions): Services {
     tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
     revocations: redis ? createRedisRevocations(redis, { log }) : createMemoryRevocations(),
     presence,
-    push: createPushNotifier({ store, presence, sender: pushSender, log, ...options.pushLimits }),
+    push: createPushNotifier({ store, presence, sender: options.pushSender ?? null, log, ...options.pushLimits }),
     discovery:
       options.discovery ??
       (redis ? createRedisDiscovery(redis, { ttlMs: config.discoveryTtlMs, log }) : createMemoryDiscovery()),

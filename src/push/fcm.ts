@@ -1,6 +1,11 @@
-import { cert, initializeApp, type ServiceAccount } from 'firebase-admin/app';
-import { getMessaging, type Messaging } from 'firebase-admin/messaging';
-import type { Config } from '../config';
+/**
+ * The FCM sender. firebase-admin is an optional dependency, loaded only when
+ * push credentials are configured: an install without it (npm install
+ * --omit=optional) serves everything but push.
+ */
+import type { ServiceAccount } from 'firebase-admin/app';
+import type { Messaging } from 'firebase-admin/messaging';
+import { ConfigError, type Config } from '../config';
 import type { Logger } from '../lib/log';
 import type { PushOutcome, PushSender } from './notifier';
 
@@ -28,12 +33,37 @@ export function createFcmSender(messaging: Messaging): PushSender {
   };
 }
 
-/** FCM through firebase-admin when credentials are configured; else push is off, said once. */
-export function createPushSender(credentials: Config['pushCredentials'], log: Logger): PushSender | null {
+function isMissing(error: unknown, name: string): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    typeof message === 'string' &&
+    message.includes(`'${name}`)
+  );
+}
+
+/**
+ * FCM through firebase-admin when credentials are configured, else push is
+ * off, said once. Fails with a ConfigError when credentials are set but
+ * firebase-admin is not installed.
+ */
+export async function createPushSender(
+  credentials: Config['pushCredentials'],
+  log: Logger,
+): Promise<PushSender | null> {
   if (!credentials) {
     log.info('push: off (set GOOGLE_APPLICATION_CREDENTIALS or FIREBASE_SERVICE_ACCOUNT to send notifications)');
     return null;
   }
+  const [{ cert, initializeApp }, { getMessaging }] = await Promise.all([
+    import('firebase-admin/app'),
+    import('firebase-admin/messaging'),
+  ]).catch((error: unknown) => {
+    if (isMissing(error, 'firebase-admin')) {
+      throw new ConfigError('push: firebase-admin is not installed: npm install firebase-admin');
+    }
+    throw error;
+  });
   const app = initializeApp({
     credential: 'file' in credentials ? cert(credentials.file) : cert(credentials.serviceAccount as ServiceAccount),
   });

@@ -149,4 +149,18 @@ describe('start-up errors', () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   }, 30_000);
+
+  it('push credentials without firebase-admin installed: one line saying to install it, exit code 1', async () => {
+    // The hook resolves firebase-admin as an install with npm ci --omit=optional would: not found.
+    const hook = join(__dirname, '..', 'helpers', 'withoutFirebaseAdmin.mjs');
+    const { code, output } = await runToExit({
+      FIREBASE_SERVICE_ACCOUNT: '{"project_id":"p"}',
+      NODE_OPTIONS: `--import ${hook}`,
+    });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n').at(-1)).toBe(
+      'configuration: push: firebase-admin is not installed: npm install firebase-admin',
+    );
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 30_000);
 });

@@ -13,18 +13,21 @@ import {
   MongoServerSelectionError,
   type Db,
 } from 'mongodb';
+import type { Logger } from '../../lib/log';
 import { UnavailableError } from '../../lib/unavailable';
 import { wrapStore, type Store } from '../store';
 import { createBlockStore } from './blocks';
 import { createConversationStore } from './conversations';
-import { collections, ensureIndexes } from './documents';
+import { collections } from './documents';
 import { createFriendStore } from './friends';
 import { createMessageStore, type MessageStoreOptions } from './messages';
+import { migrate } from './migrations';
 import { createPushTokenStore } from './pushTokens';
 import { createSessionStore } from './sessions';
 import { createUserStore } from './users';
 
 export { collections, ensureIndexes } from './documents';
+export { migrate, migrations, MigrationError, type Migration } from './migrations';
 
 /** Options of `createMongoStore`. */
 export interface MongoStoreOptions extends MessageStoreOptions {
@@ -43,8 +46,8 @@ function isConnectivityError(error: unknown): boolean {
 }
 
 /**
- * The MongoDB store, on a connected database whose indexes `ensureIndexes`
- * has created. Calls fail with `UnavailableError` when the server cannot be reached.
+ * The MongoDB store, on a connected database that `migrate` has brought to
+ * the latest version (or whose indexes `ensureIndexes` has created). Calls fail with `UnavailableError` when the server cannot be reached.
  */
 export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store {
   const c = collections(db);
@@ -72,8 +75,8 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
 }
 
 /**
- * A connected MongoDB database with the chat collections' indexes in place,
- * and its store. `timeoutMs` bounds every wait for the server: finding it,
+ * A connected MongoDB database brought to the latest version by `migrate`
+ * (indexes included), and its store. `timeoutMs` bounds every wait for the server: finding it,
  * connecting, and each answer (socketTimeoutMS, so that a server that hangs
  * fails the request instead of holding it; the driver's timeoutMS has no
  * effect in this version).
@@ -81,7 +84,7 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
 export async function connectMongo(
   uri: string,
   dbName: string | undefined,
-  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
+  { timeoutMs = 5000, log }: { timeoutMs?: number; log?: Logger } = {},
 ): Promise<{ client: MongoClient; db: Db; store: Store }> {
   const client = await new MongoClient(uri, {
     serverSelectionTimeoutMS: timeoutMs,
@@ -89,6 +92,11 @@ export async function connectMongo(
     socketTimeoutMS: timeoutMs,
   }).connect();
   const db = client.db(dbName);
-  await ensureIndexes(db);
+  try {
+    await migrate(db, { log });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
   return { client, db, store: createMongoStore(db) };
 }
