@@ -26,6 +26,21 @@ type Received =
   | { from: 'timer' }
   | { from: 'error'; error: unknown };
 
+/** What the parts of one stream share: whose it is, the memberships it knows and the typing it shows. */
+interface StreamState {
+  store: Store;
+  userId: string;
+  /** The one conversation followed, if only one is. */
+  conversationId: string | undefined;
+  typingMs: number;
+  /** Whether the user belongs to a conversation, as last read or heard. */
+  isMemberOf: Map<string, boolean>;
+  /** Typing shown to this stream: `${conversationId}\0${userId}` -> when it ends. */
+  typing: Map<string, { record: TypingChangedRecord; until: number }>;
+  /** The timer of the wait for the earliest indicator to end (`nextExpiry`). */
+  timer: NodeJS.Timeout | undefined;
+}
+
 /**
  * A user's conversation events: what arrives on their `conversationEvent`
  * channel, shown only for conversations they belong to when it arrives.
@@ -58,81 +73,13 @@ export async function openConversationEventStream(
   const isMemberOf = new Map<string, boolean>();
   /** Typing shown to this stream: `${conversationId}\0${userId}` -> when it ends. */
   const typing = new Map<string, { record: TypingChangedRecord; until: number }>();
+  const stream: StreamState = { store, userId, conversationId, typingMs, isMemberOf, typing, timer: undefined };
   let pendingEvent: Promise<Received> | null = null;
   let pendingMessage: Promise<Received> | null = null;
-  let timer: NodeJS.Timeout | undefined;
-
-  const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
-
-  async function isMember(id: string): Promise<boolean> {
-    let known = isMemberOf.get(id);
-    if (known === undefined) {
-      const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
-      known = membership !== null;
-      isMemberOf.set(id, known);
-    }
-    return known;
-  }
-
-  const ended = (record: TypingChangedRecord): TypingChangedRecord => ({ ...record, typing: false });
-
-  /** Indicators not renewed in time, now ended. */
-  function expired(): ConversationEventRecord[] {
-    const now = Date.now();
-    const due: ConversationEventRecord[] = [];
-    for (const [key, shown] of typing) {
-      if (shown.until > now) continue;
-      typing.delete(key);
-      due.push(ended(shown.record));
-    }
-    return due;
-  }
-
-  /** Resolves when the earliest indicator is due; null when none is shown. */
-  function nextExpiry(): Promise<Received> | null {
-    if (typing.size === 0) return null;
-    const earliest = Math.min(...[...typing.values()].map((t) => t.until));
-    return new Promise((resolve) => {
-      timer = setTimeout(() => resolve({ from: 'timer' }), Math.max(0, earliest - Date.now()));
-    });
-  }
-
-  async function onEvent(wire: Topics['conversationEvent']): Promise<ConversationEventRecord[]> {
-    const id = conversationOf(wire);
-    if (conversationId !== undefined && id !== conversationId) return [];
-    if (wire.type === 'membersChanged' && wire.joinedIds.includes(userId)) isMemberOf.set(id, true);
-    if (!(await isMember(id))) return [];
-    const record = fromWire(wire);
-    if (record.kind !== 'TypingChanged') return [record];
-    const key = `${id}\u0000${record.userId}`;
-    if (record.typing) {
-      const shown = typing.has(key);
-      typing.set(key, { record, until: Date.now() + typingMs });
-      return shown ? [] : [record];
-    }
-    return typing.delete(key) ? [record] : [];
-  }
-
-  function onMessage(event: Topics['messageAdded']): ConversationEventRecord[] {
-    const id = 'leftConversationId' in event ? event.leftConversationId : event.conversationId;
-    if ('leftConversationId' in event) {
-      if (id === conversationId) throw noLongerAMember();
-      isMemberOf.set(id, false);
-      for (const [key, shown] of typing) if (shown.record.conversationId === id) typing.delete(key);
-      return [];
-    }
-    const key = `${id}\u0000${event.senderId}`;
-    const shown = typing.get(key);
-    if (!shown) return [];
-    typing.delete(key);
-    return [ended(shown.record)];
-  }
-
-  const overflow = (error: unknown) => (error instanceof SubscriberOverflowError ? subscriberLagging() : error);
 
   async function pull(): Promise<ConversationEventRecord[] | null> {
     for (;;) {
-      const due = expired();
+      const due = expired(stream);
       if (due.length > 0) return due;
       pendingEvent ??= events.next().then(
         (result): Received => ({ from: 'events', result }),
@@ -142,9 +89,9 @@ export async function openConversationEventStream(
         (result): Received => ({ from: 'messages', result }),
         (error): Received => ({ from: 'error', error }),
       );
-      const wake = nextExpiry();
+      const wake = nextExpiry(stream);
       const received = await Promise.race([pendingEvent, pendingMessage, ...(wake ? [wake] : [])]);
-      clearTimeout(timer);
+      clearTimeout(stream.timer);
       if (received.from === 'timer') continue;
       if (received.from === 'error') throw overflow(received.error);
       if (received.from === 'events') pendingEvent = null;
@@ -153,19 +100,92 @@ export async function openConversationEventStream(
       if (received.result.value === MISSED_EVENTS) {
         // Word of leaving or joining may be among what was lost.
         isMemberOf.clear();
-        if (conversationId !== undefined && !(await isMember(conversationId))) throw noLongerAMember();
+        if (conversationId !== undefined && !(await isMember(stream, conversationId))) throw noLongerAMember();
         continue;
       }
       const shown =
         received.from === 'events'
-          ? await onEvent(received.result.value)
-          : onMessage(received.result.value as Topics['messageAdded']);
+          ? await onEvent(stream, received.result.value)
+          : onMessage(stream, received.result.value as Topics['messageAdded']);
       if (shown.length > 0) return shown;
     }
   }
 
   return createPullIterator(pull, async () => {
-    clearTimeout(timer);
+    clearTimeout(stream.timer);
     await Promise.all([events.return(), messages.return()]);
   });
 }
+
+const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
+
+async function isMember({ store, userId, isMemberOf }: StreamState, id: string): Promise<boolean> {
+  let known = isMemberOf.get(id);
+  if (known === undefined) {
+    const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
+    known = membership !== null;
+    isMemberOf.set(id, known);
+  }
+  return known;
+}
+
+const ended = (record: TypingChangedRecord): TypingChangedRecord => ({ ...record, typing: false });
+
+/** Indicators not renewed in time, now ended. */
+function expired({ typing }: StreamState): ConversationEventRecord[] {
+  const now = Date.now();
+  const due: ConversationEventRecord[] = [];
+  for (const [key, shown] of typing) {
+    if (shown.until > now) continue;
+    typing.delete(key);
+    due.push(ended(shown.record));
+  }
+  return due;
+}
+
+/** Resolves when the earliest indicator is due; null when none is shown. */
+function nextExpiry(stream: StreamState): Promise<Received> | null {
+  const { typing } = stream;
+  if (typing.size === 0) return null;
+  const earliest = Math.min(...[...typing.values()].map((t) => t.until));
+  return new Promise((resolve) => {
+    stream.timer = setTimeout(() => resolve({ from: 'timer' }), Math.max(0, earliest - Date.now()));
+  });
+}
+
+async function onEvent(stream: StreamState, wire: Topics['conversationEvent']): Promise<ConversationEventRecord[]> {
+  const { userId, conversationId, typingMs, isMemberOf, typing } = stream;
+  const id = conversationOf(wire);
+  if (conversationId !== undefined && id !== conversationId) return [];
+  if (wire.type === 'membersChanged' && wire.joinedIds.includes(userId)) isMemberOf.set(id, true);
+  if (!(await isMember(stream, id))) return [];
+  const record = fromWire(wire);
+  if (record.kind !== 'TypingChanged') return [record];
+  const key = `${id}\u0000${record.userId}`;
+  if (record.typing) {
+    const shown = typing.has(key);
+    typing.set(key, { record, until: Date.now() + typingMs });
+    return shown ? [] : [record];
+  }
+  return typing.delete(key) ? [record] : [];
+}
+
+function onMessage(
+  { conversationId, isMemberOf, typing }: StreamState,
+  event: Topics['messageAdded'],
+): ConversationEventRecord[] {
+  const id = 'leftConversationId' in event ? event.leftConversationId : event.conversationId;
+  if ('leftConversationId' in event) {
+    if (id === conversationId) throw noLongerAMember();
+    isMemberOf.set(id, false);
+    for (const [key, shown] of typing) if (shown.record.conversationId === id) typing.delete(key);
+    return [];
+  }
+  const key = `${id}\u0000${event.senderId}`;
+  const shown = typing.get(key);
+  if (!shown) return [];
+  typing.delete(key);
+  return [ended(shown.record)];
+}
+
+const overflow = (error: unknown) => (error instanceof SubscriberOverflowError ? subscriberLagging() : error);

@@ -49,6 +49,20 @@ function readShared(store: Store, key: string, read: () => Promise<MessageRecord
   return reading;
 }
 
+/** What the parts of one message stream share: whose it is, and how far it has come. */
+interface StreamState {
+  store: Store;
+  userId: string;
+  /** The one conversation followed, if only one is. */
+  conversationId: string | undefined;
+  batchSize: number;
+  onDelivered: (count: number) => void;
+  /** The last seq delivered (or to start after), per followed conversation. */
+  delivered: Map<string, number>;
+  /** Conversations whose stored messages after their delivered seq are read first, one at a time. */
+  replays: string[];
+}
+
 /**
  * A user's messages, each conversation's in `seq` order, each message once.
  *
@@ -80,6 +94,7 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
   const delivered = new Map<string, number>();
   /** Conversations whose stored messages after their delivered seq are read first, one at a time. */
   const replays: string[] = [];
+  const stream: StreamState = { store, userId, conversationId, batchSize, onDelivered, delivered, replays };
   try {
     if (conversationId !== undefined && afterSeq !== undefined) {
       delivered.set(conversationId, afterSeq);
@@ -87,7 +102,7 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     } else if (resumeAfter !== undefined) {
       const conversations = await store.conversations.listAllForUser(userId);
       for (const c of conversations) if (resumeAfter.has(c.id)) delivered.set(c.id, resumeAfter.get(c.id)!);
-      await startWhereJoined(conversations);
+      await startWhereJoined(stream, conversations);
       for (const c of conversations) {
         const from = delivered.get(c.id);
         if (from !== undefined && c.lastSeq > from) replays.push(c.id);
@@ -103,67 +118,6 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     throw error;
   }
 
-  const note = (batch: MessageRecord[]) => {
-    for (const m of batch) delivered.set(m.conversationId, m.seq);
-    if (batch.length > 0) onDelivered(batch.length);
-    return batch;
-  };
-
-  /** Stored messages of a conversation with from < seq < beforeSeq, in order. */
-  const readBetween = (id: string, from: number, beforeSeq: number) =>
-    readShared(store, `${id}\u0000${from}\u0000${beforeSeq}\u0000${batchSize}`, async () => {
-      const found: MessageRecord[] = [];
-      for (let last = from; last + 1 < beforeSeq; ) {
-        const batch = await store.messages.page(id, { afterSeq: last, beforeSeq, limit: batchSize, from: 'oldest' });
-        if (batch.length === 0) break;
-        found.push(...batch);
-        last = batch.at(-1)!.seq;
-      }
-      return found;
-    });
-
-  const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
-
-  /** FORBIDDEN unless the user still belongs to the followed conversation. */
-  async function checkStillMember(id: string): Promise<void> {
-    if (!(await isMember(id))) throw noLongerAMember();
-  }
-
-  async function isMember(id: string): Promise<boolean> {
-    const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
-    return membership !== null;
-  }
-
-  /** Conversations not followed yet start where the user joined them (none that the user has left). */
-  async function startWhereJoined(conversations: readonly ConversationRecord[]): Promise<void> {
-    const joined = conversations.filter((c) => !delivered.has(c.id));
-    const memberships = await store.conversations.getMemberships(joined.map((c) => ({ conversationId: c.id, userId })));
-    memberships.forEach((m, i) => m && delivered.set(joined[i]!.id, m.joinedSeq));
-  }
-
-  /**
-   * Everything stored after what was delivered, in every conversation the user
-   * still belongs to: the answer to MISSED_EVENTS, when the channel may have
-   * dropped events (word of a conversation left among them).
-   */
-  async function catchUp(): Promise<MessageRecord[]> {
-    if (conversationId !== undefined) await checkStillMember(conversationId);
-    const conversations =
-      conversationId !== undefined
-        ? (await store.conversations.getMany([conversationId])).filter((c) => c !== null)
-        : await store.conversations.listAllForUser(userId);
-    // Conversations left meanwhile are no longer followed; should the user rejoin, they start where they rejoined.
-    const current = new Set(conversations.map((c) => c.id));
-    for (const id of delivered.keys()) if (!current.has(id)) delivered.delete(id);
-    await startWhereJoined(conversations);
-    const missed: MessageRecord[] = [];
-    for (const c of conversations) {
-      const last = delivered.get(c.id);
-      if (last !== undefined && c.lastSeq > last) missed.push(...(await readBetween(c.id, last, c.lastSeq + 1)));
-    }
-    return note(missed);
-  }
-
   async function nextEvent(): Promise<Delivery<Topics['messageAdded']> | null> {
     try {
       const { value, done } = await subscription.next();
@@ -173,27 +127,11 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     }
   }
 
-  /** The next batch of the first conversation still to replay. */
-  async function replay(id: string): Promise<MessageRecord[]> {
-    // A long replay may outlast the membership the resolver checked.
-    if (id === conversationId) await checkStillMember(id);
-    else if (!(await isMember(id))) {
-      // Left meanwhile: the other conversations go on.
-      replays.shift();
-      delivered.delete(id);
-      return [];
-    }
-    const from = delivered.get(id)!;
-    const batch = await store.messages.page(id, { afterSeq: from, limit: batchSize, from: 'oldest' });
-    if (batch.length < batchSize) replays.shift();
-    return note(batch);
-  }
-
   async function pull(): Promise<MessageRecord[] | null> {
-    if (replays.length > 0) return replay(replays[0]!);
+    if (replays.length > 0) return replay(stream, replays[0]!);
     const event = await nextEvent();
     if (event === null) return null;
-    if (event === MISSED_EVENTS) return catchUp();
+    if (event === MISSED_EVENTS) return catchUp(stream);
     if ('leftConversationId' in event) {
       if (event.leftConversationId === conversationId) throw noLongerAMember();
       delivered.delete(event.leftConversationId);
@@ -211,9 +149,93 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
       last = membership.joinedSeq;
     }
     if (message.seq <= last) return [];
-    const missing = message.seq > last + 1 ? await readBetween(message.conversationId, last, message.seq) : [];
-    return note([...missing, message]);
+    const missing = message.seq > last + 1 ? await readBetween(stream, message.conversationId, last, message.seq) : [];
+    return note(stream, [...missing, message]);
   }
 
   return createPullIterator(pull, () => subscription.return());
+}
+
+/** Records `batch` as delivered, and tells `onDelivered`. */
+function note({ delivered, onDelivered }: StreamState, batch: MessageRecord[]): MessageRecord[] {
+  for (const m of batch) delivered.set(m.conversationId, m.seq);
+  if (batch.length > 0) onDelivered(batch.length);
+  return batch;
+}
+
+/** Stored messages of a conversation with from < seq < beforeSeq, in order. */
+function readBetween({ store, batchSize }: StreamState, id: string, from: number, beforeSeq: number) {
+  return readShared(store, `${id}\u0000${from}\u0000${beforeSeq}\u0000${batchSize}`, async () => {
+    const found: MessageRecord[] = [];
+    for (let last = from; last + 1 < beforeSeq; ) {
+      const batch = await store.messages.page(id, { afterSeq: last, beforeSeq, limit: batchSize, from: 'oldest' });
+      if (batch.length === 0) break;
+      found.push(...batch);
+      last = batch.at(-1)!.seq;
+    }
+    return found;
+  });
+}
+
+const noLongerAMember = () => forbidden('You are no longer a member of this conversation.');
+
+/** FORBIDDEN unless the user still belongs to the followed conversation. */
+async function checkStillMember(stream: StreamState, id: string): Promise<void> {
+  if (!(await isMember(stream, id))) throw noLongerAMember();
+}
+
+async function isMember({ store, userId }: StreamState, id: string): Promise<boolean> {
+  const [membership] = await store.conversations.getMemberships([{ conversationId: id, userId }]);
+  return membership !== null;
+}
+
+/** Conversations not followed yet start where the user joined them (none that the user has left). */
+async function startWhereJoined(
+  { store, userId, delivered }: StreamState,
+  conversations: readonly ConversationRecord[],
+): Promise<void> {
+  const joined = conversations.filter((c) => !delivered.has(c.id));
+  const memberships = await store.conversations.getMemberships(joined.map((c) => ({ conversationId: c.id, userId })));
+  memberships.forEach((m, i) => m && delivered.set(joined[i]!.id, m.joinedSeq));
+}
+
+/**
+ * Everything stored after what was delivered, in every conversation the user
+ * still belongs to: the answer to MISSED_EVENTS, when the channel may have
+ * dropped events (word of a conversation left among them).
+ */
+async function catchUp(stream: StreamState): Promise<MessageRecord[]> {
+  const { store, userId, conversationId, delivered } = stream;
+  if (conversationId !== undefined) await checkStillMember(stream, conversationId);
+  const conversations =
+    conversationId !== undefined
+      ? (await store.conversations.getMany([conversationId])).filter((c) => c !== null)
+      : await store.conversations.listAllForUser(userId);
+  // Conversations left meanwhile are no longer followed; should the user rejoin, they start where they rejoined.
+  const current = new Set(conversations.map((c) => c.id));
+  for (const id of delivered.keys()) if (!current.has(id)) delivered.delete(id);
+  await startWhereJoined(stream, conversations);
+  const missed: MessageRecord[] = [];
+  for (const c of conversations) {
+    const last = delivered.get(c.id);
+    if (last !== undefined && c.lastSeq > last) missed.push(...(await readBetween(stream, c.id, last, c.lastSeq + 1)));
+  }
+  return note(stream, missed);
+}
+
+/** The next batch of the first conversation still to replay. */
+async function replay(stream: StreamState, id: string): Promise<MessageRecord[]> {
+  const { store, conversationId, batchSize, delivered, replays } = stream;
+  // A long replay may outlast the membership the resolver checked.
+  if (id === conversationId) await checkStillMember(stream, id);
+  else if (!(await isMember(stream, id))) {
+    // Left meanwhile: the other conversations go on.
+    replays.shift();
+    delivered.delete(id);
+    return [];
+  }
+  const from = delivered.get(id)!;
+  const batch = await store.messages.page(id, { afterSeq: from, limit: batchSize, from: 'oldest' });
+  if (batch.length < batchSize) replays.shift();
+  return note(stream, batch);
 }
