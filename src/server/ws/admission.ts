@@ -39,3 +39,6 @@ export function createAdmission(slots: Slots, config: Config) {
     },
   };
 }
+
+/** The caps of `createAdmission`, built once per server and shared by connections and subscriptions. */
+export type Admission = ReturnType<typeof createAdmission>;

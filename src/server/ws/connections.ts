@@ -7,7 +7,7 @@ import type { TokenClaims } from '../../auth/tokens';
 import { createByteBudget, type ByteBudget } from '../../lib/byteBudget';
 import type { Release } from '../../lib/slots';
 import type { Services } from '../../app/services';
-import { createAdmission, TOO_MANY_CONNECTIONS } from './admission';
+import { TOO_MANY_CONNECTIONS, type Admission } from './admission';
 import { createSessionWatch } from './sessionWatch';
 
 /** What graphql-ws's ws adapter hands every hook besides the context. */
@@ -39,6 +39,8 @@ export interface ConnectionsOptions {
   connections: { open: number };
   /** The client's address (TRUST_PROXY decides whether X-Forwarded-For is read), for per-client limits. */
   clientAddress: (request: IncomingMessage) => string;
+  /** The per-user and per-address caps. */
+  admission: Admission;
 }
 
 /**
@@ -48,11 +50,10 @@ export interface ConnectionsOptions {
  * a bound on unsent bytes (1013), and counted for presence and metrics until it
  * closes.
  */
-export function createConnections({ services, connections, clientAddress }: ConnectionsOptions) {
+export function createConnections({ services, connections, clientAddress, admission }: ConnectionsOptions) {
   const { log, metrics } = services;
   const viewers = new WeakMap<ConnectionContext, Viewer>();
   const sessions = createSessionWatch(services);
-  const admission = createAdmission(services.slots, services.config);
 
   /**
    * A connection's bound on bytes waiting to be sent: its subscriptions' queued

@@ -16,6 +16,7 @@ import { createContext } from '../../resolvers/context';
 import { viewerIndependentFields } from '../../resolvers/shared';
 import type { createErrorFormatter } from '../formatError';
 import { createSharedDelivery } from '../../execution/sharedDelivery';
+import { createAdmission } from './admission';
 import { createConnections, type ConnectionContext, type Extra } from './connections';
 import { createSubscriptionAdmission, type SubscriptionContext } from './subscriptions';
 
@@ -66,8 +67,10 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     createContext: () => createContext(services, { failure: 'missing' }, 'shared'),
     formatResult,
   });
+  const admission = createAdmission(services.slots, services.config);
   const connections = createConnections({
     services,
+    admission,
     connections: options.connections,
     clientAddress: options.clientAddress,
   });
@@ -77,6 +80,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     rules: [...specifiedRules, ...validationRules],
     clientAddress: (ctx) => options.clientAddress(ctx.extra.request),
     planOf: (document, operationName) => shared.plan(document, operationName),
+    admission,
   });
 
   /** A subscription's request id: its connection's id and its own, as errors and log lines carry it. */

@@ -15,7 +15,7 @@ import { ErrorCode, parseFailed, tooManySubscriptions, validationFailed } from '
 import type { Release } from '../../lib/slots';
 import type { Services } from '../../app/services';
 import { createContext, type Context } from '../../resolvers/context';
-import { createAdmission } from './admission';
+import type { Admission } from './admission';
 import { operationCost } from '../../execution/costModel';
 import type { DeliveryTarget, SharedPlan } from '../../execution/sharedDelivery';
 import type { ConnectionContext, Viewer } from './connections';
@@ -52,6 +52,8 @@ export interface SubscriptionAdmissionOptions {
   clientAddress: (ctx: ConnectionContext) => string;
   /** The shared-delivery plan of a document, or null when its selection reads the viewer. */
   planOf: (document: DocumentNode, operationName: string | null | undefined) => SharedPlan | null;
+  /** The per-user cap on subscriptions. */
+  admission: Admission;
 }
 
 /**
@@ -63,9 +65,8 @@ export interface SubscriptionAdmissionOptions {
  * place back when it ends.
  */
 export function createSubscriptionAdmission(options: SubscriptionAdmissionOptions) {
-  const { schema, services, rules, clientAddress, planOf } = options;
+  const { schema, services, rules, clientAddress, planOf, admission } = options;
   const { config, log, metrics } = services;
-  const admission = createAdmission(services.slots, config);
   const documents = new LRUCache<string, DocumentNode>({
     max: DOCUMENT_CACHE.maxEntries,
     maxSize: DOCUMENT_CACHE.maxTotalChars,
