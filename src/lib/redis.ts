@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
+import { fixShardedSubscriberStop } from './ioredisShardedStop';
 import type { Logger } from './log';
 
 /** A connection to one Redis, or to a Redis Cluster: the commands this project uses work on either. */
@@ -59,6 +60,7 @@ export async function connectRedisCluster(
   log?: Logger,
   { connectTimeoutMs = 10_000 }: { connectTimeoutMs?: number } = {},
 ): Promise<Cluster> {
+  if (role === 'subscriber') fixShardedSubscriberStop();
   const client = new Cluster(seeds.nodes, {
     lazyConnect: true,
     enableOfflineQueue: false,

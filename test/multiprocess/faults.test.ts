@@ -40,7 +40,7 @@ const LIVE = 'subscription($c: ID) { messageAdded(conversationId: $c) { id seq c
     await holder.current.redis.start();
     // Nobody sends anything more: the subscriptions catch up on their own once Redis is back.
     for (const sub of subs) {
-      expect((await sub.take(5, 60_000)).map((r) => r.messageAdded.seq)).toEqual([1, 2, 3, 4, 5].map((i) => first + i));
+      expect((await sub.take(5, 20_000)).map((r) => r.messageAdded.seq)).toEqual([1, 2, 3, 4, 5].map((i) => first + i));
     }
     const after = (await gqlOk(b.url, SEND, { c, t: 'after' }, bob!.token)).sendMessage;
     for (const sub of subs) expect((await sub.take(1, 10_000))[0].messageAdded.id).toBe(after.id);
