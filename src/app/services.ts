@@ -3,6 +3,7 @@ import { defaultScryptParams, type ScryptParams } from '../auth/passwords';
 import { createMemoryRevocations } from '../auth/revocations/memory';
 import type { Revocations } from '../auth/revocations/revocations';
 import { createRedisRevocations } from '../auth/revocations/redis';
+import { createSessions, type Sessions } from '../auth/sessions';
 import { createTokenService, type TokenService } from '../auth/tokens';
 import type { Discovery } from '../cluster/discovery/discovery';
 import { createMemoryDiscovery } from '../cluster/discovery/memory';
@@ -31,8 +32,10 @@ export interface Services {
   pubsub: PubSub;
   ids: IdGenerator;
   tokens: TokenService;
-  /** Tokens revoked by logOut. */
+  /** Ended sessions and tokens revoked alone, refused until their tokens would have expired anyway. */
   revocations: Revocations;
+  /** Signed-in devices: start, renew, list, end. */
+  sessions: Sessions;
   presence: PresenceTracker;
   discovery: Discovery;
   push: PushNotifier;
@@ -105,14 +108,26 @@ export function createServices(options: ServiceOptions): Services {
     onChange: (record) =>
       void publishPresence(store, pubsub, record).catch((error) => log.warn('presence fan-out failed', error)),
   });
+  const tokens = createTokenService(config.jwtSecret, config.accessTokenTtlSeconds);
+  const revocations = redis ? createRedisRevocations(redis, { log }) : createMemoryRevocations();
+  const now = options.now ?? (() => new Date());
   return {
     config,
     store,
     pubsub,
     log,
     ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
-    tokens: createTokenService(config.jwtSecret, config.tokenTtlSeconds),
-    revocations: redis ? createRedisRevocations(redis, { log }) : createMemoryRevocations(),
+    tokens,
+    revocations,
+    sessions: createSessions({
+      store,
+      tokens,
+      revocations,
+      pubsub,
+      log,
+      refreshTtlSeconds: config.refreshTokenTtlSeconds,
+      now,
+    }),
     presence,
     push: createPushNotifier({ store, presence, sender: options.pushSender ?? null, log, ...options.pushLimits }),
     discovery:
@@ -135,6 +150,6 @@ export function createServices(options: ServiceOptions): Services {
     // scrypt runs on libuv's 4 threads: more at once only queue there, unseen and unbounded.
     passwordHashing: createConcurrencyLimit({ concurrency: 4, maxWaiting: config.passwordHashQueue }),
     metrics: createMetrics({ pubsubReconnects: () => pubsub.reconnects() }),
-    now: options.now ?? (() => new Date()),
+    now,
   };
 }

@@ -8,7 +8,7 @@ import { unauthenticated } from '../contract/errors';
 import { UnavailableError } from '../lib/unavailable';
 import type { Store, UserRecord } from '../store/store';
 import type { Revocations } from './revocations/revocations';
-import { bearerToken, type TokenClaims, type TokenFailure, type TokenService } from './tokens';
+import { bearerToken, revocationKey, type TokenClaims, type TokenFailure, type TokenService } from './tokens';
 
 /** Who is asking: the claims of a valid token, or why there are none. */
 export type Auth = TokenClaims | { failure: 'missing' | 'notBearer' | TokenFailure };
@@ -17,8 +17,8 @@ const failureMessages: Record<'missing' | 'notBearer' | TokenFailure, string> = 
   missing: 'Authentication required: send "Authorization: Bearer <token>".',
   notBearer: 'The Authorization value must be "Bearer <token>": the word Bearer, a space, then the token.',
   invalid: 'Invalid token.',
-  expired: 'Token expired: log in again.',
-  revoked: 'Token revoked (logged out): log in again.',
+  expired: 'Token expired: renew it with renewSession(refreshToken), or log in again.',
+  revoked: 'Session ended (logged out or revoked): log in again.',
 };
 
 /** The Auth of an `Authorization: Bearer <token>` value (HTTP header or connectionParams). */
@@ -30,7 +30,7 @@ export function authenticate(tokens: TokenService, authorization: unknown): Auth
   return typeof claims === 'string' ? { failure: claims } : claims;
 }
 
-/** Like `authenticate`, and a revoked token (logOut) is refused too. */
+/** Like `authenticate`, and a token of an ended session (or one revoked alone, from before sessions) is refused too. */
 export async function authenticateRequest(
   tokens: TokenService,
   revocations: Revocations,
@@ -38,7 +38,7 @@ export async function authenticateRequest(
 ): Promise<Auth> {
   const auth = authenticate(tokens, authorization);
   if ('failure' in auth) return auth;
-  return (await revocations.isRevoked(auth.tokenId)) ? { failure: 'revoked' } : auth;
+  return (await revocations.isRevoked(revocationKey(auth))) ? { failure: 'revoked' } : auth;
 }
 
 /** The claims of a token still valid at `now`, or null. */
@@ -58,19 +58,24 @@ export const unknownAccount = () => unauthenticated('The token names an account 
 
 /**
  * A WebSocket connection's claims if its token is valid and names an existing
- * user; otherwise why not, in words for the close reason.
+ * user; otherwise why not, in words for the close reason, and whether only
+ * the token's expiry stands in the way (a renewed token would do).
  */
 export async function authenticateConnection(
   tokens: TokenService,
   revocations: Revocations,
   store: Store,
   authorization: unknown,
-): Promise<{ claims: TokenClaims } | { failure: string }> {
+): Promise<{ claims: TokenClaims } | { failure: string; expired: boolean }> {
   const auth = await authenticateRequest(tokens, revocations, authorization);
   if ('failure' in auth) {
-    return {
-      failure: auth.failure === 'notBearer' ? 'authorization must be "Bearer <token>"' : `${auth.failure} token`,
-    };
+    const failure =
+      auth.failure === 'notBearer'
+        ? 'authorization must be "Bearer <token>"'
+        : auth.failure === 'revoked'
+          ? 'session ended'
+          : `${auth.failure} token`;
+    return { failure, expired: auth.failure === 'expired' };
   }
   let user: UserRecord | null;
   try {
@@ -81,5 +86,5 @@ export async function authenticateConnection(
     if (error instanceof UnavailableError) return { claims: auth };
     throw error;
   }
-  return user ? { claims: auth } : { failure: 'unknown user token' };
+  return user ? { claims: auth } : { failure: 'unknown user token', expired: false };
 }

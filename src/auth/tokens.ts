@@ -7,8 +7,23 @@ export interface TokenClaims {
   userId: string;
   /** When the token stops being accepted. */
   expiresAt: Date;
-  /** This token's own id (its jti), by which it is revoked. */
+  /** This token's own id (its jti). */
   tokenId: string;
+  /** The session (signed-in device) it was issued to; null for tokens issued before sessions. */
+  sessionId: string | null;
+}
+
+/**
+ * The key under which a token is refused: its whole session once that ends,
+ * or (for a token issued before sessions) the token alone.
+ */
+export function revocationKey(claims: Pick<TokenClaims, 'tokenId' | 'sessionId'>): string {
+  return claims.sessionId ? sessionRevocationKey(claims.sessionId) : claims.tokenId;
+}
+
+/** The revocation key of every token of a session. */
+export function sessionRevocationKey(sessionId: string): string {
+  return `session:${sessionId}`;
 }
 
 /** Why a token was refused. */
@@ -16,7 +31,10 @@ export type TokenFailure = 'invalid' | 'expired' | 'revoked';
 
 /** Issues and checks the service's JWTs. */
 export interface TokenService {
-  sign(userId: string): string;
+  /** How long a token lives from its issue. */
+  readonly ttlSeconds: number;
+  /** A new access token of the user's session. */
+  sign(userId: string, sessionId?: string | null): { token: string; expiresAt: Date };
   verify(token: string): TokenClaims | TokenFailure;
 }
 
@@ -34,8 +52,17 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
   const verified = new Map<string, TokenClaims>();
   return {
-    sign(userId) {
-      return jwt.sign({}, key, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds, jwtid: randomUUID() });
+    ttlSeconds,
+    sign(userId, sessionId = null) {
+      const issuedAt = Math.floor(Date.now() / 1000);
+      const payload = sessionId ? { sid: sessionId, iat: issuedAt } : { iat: issuedAt };
+      const token = jwt.sign(payload, key, {
+        algorithm: 'HS256',
+        subject: userId,
+        expiresIn: ttlSeconds,
+        jwtid: randomUUID(),
+      });
+      return { token, expiresAt: new Date((issuedAt + ttlSeconds) * 1000) };
     },
     verify(token) {
       const known = verified.get(token);
@@ -63,7 +90,8 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
       // Tokens issued before they carried an id are known by their digest.
       const tokenId =
         typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(token).digest('base64url');
-      return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000), tokenId };
+      const sessionId = typeof claims.sid === 'string' ? claims.sid : null;
+      return { userId: claims.sub, expiresAt: new Date(claims.exp * 1000), tokenId, sessionId };
     } catch (error) {
       return error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid';
     }

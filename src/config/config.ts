@@ -19,8 +19,16 @@ export interface Config {
   jwtSecret: string;
   /** Whether jwtSecret was generated because JWT_SECRET was unset. */
   jwtSecretGenerated: boolean;
-  /** JWT_TTL_SECONDS: token lifetime. @default 604800 (7 days) */
-  tokenTtlSeconds: number;
+  /**
+   * ACCESS_TOKEN_TTL_SECONDS (or its older name JWT_TTL_SECONDS): how long an
+   * access token lives; a client renews it with its refresh token. @default 900
+   */
+  accessTokenTtlSeconds: number;
+  /**
+   * REFRESH_TOKEN_TTL_SECONDS: how long a refresh token lives unused; each
+   * renewal gives a new one that lives this long again. @default 2592000 (30 days)
+   */
+  refreshTokenTtlSeconds: number;
   /**
    * WORKER_ID: Snowflake worker id, unique among running processes.
    * @default leased from Redis when REDIS_URL is set, else 0

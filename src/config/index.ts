@@ -19,6 +19,18 @@ import {
 export type { Config } from './config';
 export { ConfigError } from './env';
 
+/** ACCESS_TOKEN_TTL_SECONDS, or its older name JWT_TTL_SECONDS; both set must agree. */
+function accessTokenTtl(env: Env): number {
+  const [name, alias] = ['ACCESS_TOKEN_TTL_SECONDS', 'JWT_TTL_SECONDS'];
+  const value = integer(env, name, 900, 1, 365 * 24 * 3600);
+  if (optional(env, alias) === undefined) return value;
+  const aliased = integer(env, alias, 900, 1, 365 * 24 * 3600);
+  if (optional(env, name) !== undefined && aliased !== value) {
+    throw new ConfigError(`${alias} is the older name of ${name}: set one of them, not both to different values`);
+  }
+  return aliased;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const secret = optional(env, 'JWT_SECRET');
@@ -50,7 +62,8 @@ export function loadConfig(env: Env): Config {
     introspection: flag(env, 'INTROSPECTION', graphiql),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
-    tokenTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
+    accessTokenTtlSeconds: accessTokenTtl(env),
+    refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 1, 365 * 24 * 3600),
     workerId: env.WORKER_ID?.trim() ? integer(env, 'WORKER_ID', 0, 0, MAX_WORKER_ID) : undefined,
     logLevel,
     logFormat,

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { UserRecord, ConversationRecord, MessageRecord, ReactionRecord, ReadPositionRecord } from '../store/store';
 import type { PresenceRecord } from '../presence/presence';
 import type { TypingChangedRecord, MessageUpdatedRecord, ReadPositionChangedRecord, MembersChangedRecord } from '../conversationEvents/event';
+import type { SessionView } from '../auth/sessions';
 import type { Context } from '../resolvers/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -21,6 +22,11 @@ export type Scalars = {
 
 export type AuthPayload = {
   __typename?: 'AuthPayload';
+  /** When `token` expires. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** Single-use: exchange it with renewSession for a new pair. */
+  refreshToken: Scalars['String']['output'];
+  session: Session;
   token: Scalars['String']['output'];
   user: User;
 };
@@ -161,12 +167,16 @@ export type Mutation = {
    * not in, existing or not, true and nothing changes.
    */
   leaveConversation: Scalars['Boolean']['output'];
-  /** UNAUTHENTICATED on a wrong username or password (same error for both). */
+  /**
+   * UNAUTHENTICATED on a wrong username or password (same error for both).
+   * Starts a session (see renewSession); `deviceName` names it in `sessions`
+   * (the User-Agent when not given; at most 200 characters kept).
+   */
   logIn: AuthPayload;
   /**
-   * Revokes the token this request carries: it is refused from now on, on
-   * every server process, and its open WebSocket connections are closed
-   * with 4401. Other devices' tokens stay valid.
+   * Ends the session of the token this request carries: its tokens are
+   * refused from now on, on every server process, and its open WebSocket
+   * connections are closed with 4401. Other devices' sessions stay valid.
    */
   logOut: Scalars['Boolean']['output'];
   /** Moves the viewer's read position in a conversation forward to `messageId`. */
@@ -176,7 +186,12 @@ export type Mutation = {
    * first use. Calling it again, from either side, returns the same one.
    */
   openDirectConversation: Conversation;
-  /** A new token for the viewer (same user, new expiry), for a token that is still valid. */
+  /**
+   * A new token for the viewer (same user, new expiry), for a token that is
+   * still valid: a new pair for its session, as renewSession gives (the
+   * session's previous refresh token is spent). Prefer renewSession, which
+   * works after the access token has expired.
+   */
   refreshToken: AuthPayload;
   /**
    * Registers a device's push token for the viewer (idempotent).
@@ -195,6 +210,20 @@ export type Mutation = {
   removeFriend: Scalars['Boolean']['output'];
   /** Removes the viewer's reaction. Idempotent. NOT_FOUND as for editMessage. */
   removeReaction: Message;
+  /**
+   * A new access token and refresh token for the session of `refreshToken`,
+   * which is spent. Needs no access token. UNAUTHENTICATED if the refresh
+   * token is unknown, expired or spent (and a spent one ends its session:
+   * it was copied, so every token of the session is refused from then on and
+   * its WebSocket connections are closed with 4401).
+   */
+  renewSession: AuthPayload;
+  /**
+   * Ends one of the viewer's sessions: its tokens are refused on every server
+   * process and its WebSocket connections closed with 4401. Idempotent.
+   * NOT_FOUND for an id that is not one of the viewer's sessions.
+   */
+  revokeSession: Scalars['Boolean']['output'];
   /**
    * Appends a message to a conversation the viewer belongs to and delivers
    * it to every member's subscriptions. When it returns, the message is
@@ -272,6 +301,7 @@ export type MutationLeaveConversationArgs = {
 
 
 export type MutationLogInArgs = {
+  deviceName?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
 };
@@ -305,6 +335,16 @@ export type MutationRemoveReactionArgs = {
 };
 
 
+export type MutationRenewSessionArgs = {
+  refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationRevokeSessionArgs = {
+  sessionId: Scalars['ID']['input'];
+};
+
+
 export type MutationSendMessageArgs = {
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   content: Scalars['String']['input'];
@@ -319,6 +359,7 @@ export type MutationSetTypingArgs = {
 
 
 export type MutationSignUpArgs = {
+  deviceName?: InputMaybe<Scalars['String']['input']>;
   displayName?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
@@ -401,6 +442,8 @@ export type Query = {
   presence: Array<Presence>;
   /** Users whose username starts with `prefix` (case-insensitive). */
   searchUsers: Array<User>;
+  /** The viewer's sessions (signed-in devices), most recently used first. */
+  sessions: Array<Session>;
   /** A user by id, or null if there is none. */
   user?: Maybe<User>;
 };
@@ -463,6 +506,19 @@ export type ReadPositionChanged = {
   __typename?: 'ReadPositionChanged';
   conversationId: Scalars['ID']['output'];
   position: ReadPosition;
+};
+
+/** One signed-in device. */
+export type Session = {
+  __typename?: 'Session';
+  createdAt: Scalars['DateTime']['output'];
+  /** Whether this is the session of the request's own token. */
+  current: Scalars['Boolean']['output'];
+  /** The User-Agent (or a client-given name) it signed in with. */
+  deviceName?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  /** The latest sign-in or renewal. */
+  lastUsedAt: Scalars['DateTime']['output'];
 };
 
 export type Subscription = {
@@ -609,7 +665,7 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'session' | 'user'> & { session: ResolversTypes['Session'], user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Conversation: ResolverTypeWrapper<ConversationRecord>;
   ConversationConnection: ResolverTypeWrapper<Omit<ConversationConnection, 'edges'> & { edges: Array<ResolversTypes['ConversationEdge']> }>;
@@ -634,6 +690,7 @@ export type ResolversTypes = {
   Reaction: ResolverTypeWrapper<ReactionRecord>;
   ReadPosition: ResolverTypeWrapper<ReadPositionRecord>;
   ReadPositionChanged: ResolverTypeWrapper<ReadPositionChangedRecord>;
+  Session: ResolverTypeWrapper<SessionView>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TypingChanged: ResolverTypeWrapper<TypingChangedRecord>;
@@ -642,7 +699,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  AuthPayload: Omit<AuthPayload, 'session' | 'user'> & { session: ResolversParentTypes['Session'], user: ResolversParentTypes['User'] };
   Boolean: Scalars['Boolean']['output'];
   Conversation: ConversationRecord;
   ConversationConnection: Omit<ConversationConnection, 'edges'> & { edges: Array<ResolversParentTypes['ConversationEdge']> };
@@ -664,6 +721,7 @@ export type ResolversParentTypes = {
   Reaction: ReactionRecord;
   ReadPosition: ReadPositionRecord;
   ReadPositionChanged: ReadPositionChangedRecord;
+  Session: SessionView;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TypingChanged: TypingChangedRecord;
@@ -671,6 +729,9 @@ export type ResolversParentTypes = {
 };
 
 export type AuthPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  session?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
   token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
@@ -757,6 +818,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   registerPushToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRegisterPushTokenArgs, 'platform' | 'token'>>;
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
   removeReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>>;
+  renewSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRenewSessionArgs, 'refreshToken'>>;
+  revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'sessionId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'content' | 'conversationId'>>;
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'conversationId' | 'typing'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'password' | 'username'>>;
@@ -787,6 +850,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, RequireFields<QueryMessagesArgs, 'conversationId'>>;
   presence?: Resolver<Array<ResolversTypes['Presence']>, ParentType, ContextType, RequireFields<QueryPresenceArgs, 'userIds'>>;
   searchUsers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QuerySearchUsersArgs, 'first' | 'prefix'>>;
+  sessions?: Resolver<Array<ResolversTypes['Session']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
 };
 
@@ -806,6 +870,14 @@ export type ReadPositionChangedResolvers<ContextType = Context, ParentType exten
   conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   position?: Resolver<ResolversTypes['ReadPosition'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SessionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  deviceName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -847,6 +919,7 @@ export type Resolvers<ContextType = Context> = {
   Reaction?: ReactionResolvers<ContextType>;
   ReadPosition?: ReadPositionResolvers<ContextType>;
   ReadPositionChanged?: ReadPositionChangedResolvers<ContextType>;
+  Session?: SessionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TypingChanged?: TypingChangedResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -46,8 +46,13 @@ export interface FriendsChangedEvent {
   friendId: string;
 }
 
-/** On the one broadcast channel: a token was revoked (logOut); its WebSocket connections are closed. */
+/**
+ * On the one broadcast channel: a session ended (logOut, revokeSession, a
+ * spent refresh token reused), or a token from before sessions was revoked;
+ * their WebSocket connections are closed.
+ */
 export interface TokenRevokedEvent {
+  /** The revocation key: `session:<id>` for a whole session, else one token's id. */
   tokenId: string;
   userId: string;
 }

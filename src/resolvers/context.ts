@@ -11,6 +11,8 @@ export interface Context {
   loaders: Loaders;
   /** The client's address, for per-client limits. */
   clientAddress: string;
+  /** The client's User-Agent, which names a session it starts. */
+  userAgent?: string;
   /** What a subscription's waiting events are charged to: its WebSocket connection's bound. */
   budget?: ByteBudget;
   /** Names this operation in logs and in its errors' `extensions.requestId`. */
@@ -32,7 +34,14 @@ export function createContext(
     budget,
     requestId = randomUUID(),
     responseOver,
-  }: { cacheLoaders?: boolean; budget?: ByteBudget; requestId?: string; responseOver?: Promise<void> } = {},
+    userAgent,
+  }: {
+    cacheLoaders?: boolean;
+    budget?: ByteBudget;
+    requestId?: string;
+    responseOver?: Promise<void>;
+    userAgent?: string;
+  } = {},
 ): Context {
   return {
     services,
@@ -41,6 +50,7 @@ export function createContext(
     budget,
     requestId,
     responseOver,
+    userAgent,
     loaders: createLoaders(services.store, services.presence, { cache: cacheLoaders }),
   };
 }

@@ -7,6 +7,7 @@ import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
 import { presenceResolvers } from './presence';
 import { pushResolvers } from './push';
+import { sessionResolvers } from './sessions';
 import { userResolvers } from './users';
 
 function parseDate(value: unknown): Date {
@@ -30,6 +31,7 @@ export const DateTime = new GraphQLScalarType<Date, string>({
 export const resolvers: Resolvers[] = [
   { DateTime },
   userResolvers,
+  sessionResolvers,
   conversationResolvers,
   messageResolvers,
   presenceResolvers,

@@ -7,6 +7,7 @@ import { publishFriendsChanged } from '../presence/events';
 import type { UserRecord } from '../store/store';
 import { blocksBetween, hashing, optionalViewerId, requireUsers, requireViewer, spend } from './access';
 import type { Context } from './context';
+import { authPayload, deviceNameFor } from './sessions';
 import { visiblePresence } from './presence';
 import { checkPassword, normalizeUsername, pageSize, printableName } from './validate';
 
@@ -36,10 +37,6 @@ export async function usersOf(ctx: Context, ids: readonly string[]): Promise<Use
   return users.filter((u): u is UserRecord => u !== null && !(u instanceof Error));
 }
 
-function authPayload(ctx: Context, user: UserRecord) {
-  return { token: ctx.services.tokens.sign(user.id), user };
-}
-
 /** Accounts, friends and user search. */
 export const userResolvers: Resolvers = {
   Query: {
@@ -67,7 +64,7 @@ export const userResolvers: Resolvers = {
   },
 
   Mutation: {
-    signUp: async (_parent, { username, password, displayName }, ctx) => {
+    signUp: async (_parent, { username, password, displayName, deviceName }, ctx) => {
       const { services } = ctx;
       await spend(ctx, services.limiters.auth, ctx.clientAddress);
       const name = normalizeUsername(username);
@@ -81,10 +78,10 @@ export const userResolvers: Resolvers = {
         createdAt: services.now(),
       });
       if (!user) throw conflict(`The username "${name}" is taken.`);
-      return authPayload(ctx, user);
+      return authPayload(await services.sessions.start(user.id, deviceNameFor(ctx, deviceName)), user);
     },
 
-    logIn: async (_parent, { username, password }, ctx) => {
+    logIn: async (_parent, { username, password, deviceName }, ctx) => {
       const { services } = ctx;
       await spend(ctx, services.limiters.auth, ctx.clientAddress);
       const refused = unauthenticated('Wrong username or password.');
@@ -103,15 +100,24 @@ export const userResolvers: Resolvers = {
       }
       if (!user) throw refused;
       await services.limiters.loginFailures.refund(account);
-      return authPayload(ctx, user);
+      return authPayload(await services.sessions.start(user.id, deviceNameFor(ctx, deviceName)), user);
     },
 
-    refreshToken: async (_parent, _args, ctx) => authPayload(ctx, await requireViewer(ctx)),
+    refreshToken: async (_parent, _args, ctx) => {
+      const viewer = await requireViewer(ctx);
+      const { sessionId } = checkAuth(ctx.auth, ctx.services.now());
+      return authPayload(await ctx.services.sessions.reissue(viewer.id, sessionId, deviceNameFor(ctx, null)), viewer);
+    },
 
     logOut: async (_parent, _args, ctx) => {
       await requireViewer(ctx);
       const claims = checkAuth(ctx.auth, ctx.services.now());
-      const { revocations, pubsub, log } = ctx.services;
+      const { revocations, pubsub, log, sessions } = ctx.services;
+      if (claims.sessionId) {
+        await sessions.end(claims.userId, claims.sessionId, 'logOut');
+        return true;
+      }
+      // A token from before sessions: revoked alone.
       await revocations.revoke(claims.tokenId, claims.expiresAt);
       // Revoked either way; should the word not reach a process, its connections go at their next catch-up check.
       await pubsub

@@ -175,6 +175,17 @@ export interface SessionStore {
     now: Date;
     refreshExpiresAt: Date;
   }): Promise<RotateResult>;
+  /**
+   * Moves a live session on to `newRefreshTokenHash` without its current
+   * refresh token (whose holder proved themselves otherwise), which is spent.
+   * The session as it is now; `null` when it is unknown or has ended.
+   */
+  reissue(input: {
+    sessionId: string;
+    newRefreshTokenHash: string;
+    now: Date;
+    refreshExpiresAt: Date;
+  }): Promise<SessionRecord | null>;
   /** Raises `lastUsedAt` to `now`; best effort, nothing for an unknown session. */
   touch(id: string, now: Date): Promise<void>;
   /** Ends the session unless it has ended (the first end stays); `null` when unknown. */

@@ -177,11 +177,12 @@ describe('authentication', () => {
     });
   }
 
-  it('closes a WebSocket with 4401 before any subscription for a missing, forged or expired token', async () => {
+  it('closes a WebSocket before any subscription: 4401 for a missing or forged token, 4403 for an expired one', async () => {
     const user = await signUp(server.url);
     expect(await closeCode({})).toBe(4401);
     expect(await closeCode({ authorization: `Bearer ${forged()}` })).toBe(4401);
-    expect(await closeCode({ authorization: `Bearer ${expiredFor(user.id)}` })).toBe(4401);
+    // Expired: 4403, which graphql-ws clients retry, asking connectionParams for a renewed token.
+    expect(await closeCode({ authorization: `Bearer ${expiredFor(user.id)}` })).toBe(4403);
     expect(await closeCode({ authorization: 'Bearer' })).toBe(4401);
   });
 

@@ -124,6 +124,47 @@ export function describeSessionStore(
       expect(await rotate(hash(), 0).then((r) => r.result)).toEqual({ outcome: 'unknown' });
     });
 
+    it('reissues a live session without its token: the old one is spent, the new one rotates', async () => {
+      const { session, token } = await started(store, 'dora');
+      const next = hash();
+      const reissued = await store.sessions.reissue({
+        sessionId: session.id,
+        newRefreshTokenHash: next,
+        now: at(5),
+        refreshExpiresAt: at(5 + DAY),
+      });
+      expect(reissued).toMatchObject({
+        id: session.id,
+        lastUsedAt: at(5),
+        refreshExpiresAt: at(5 + DAY),
+        endedAt: null,
+      });
+      expect(outcome((await rotate(next, 6)).result)).toBe('rotated');
+      expect(outcome((await rotate(token, 7)).result)).toBe('reused');
+      const again = { sessionId: session.id, newRefreshTokenHash: hash(), now: at(8), refreshExpiresAt: at(DAY) };
+      expect(await store.sessions.reissue(again)).toBeNull();
+      expect(await store.sessions.reissue({ ...again, sessionId: 'missing' })).toBeNull();
+    });
+
+    it('reissues concurrently with rotations: every reissue and at most one rotation get a generation', async () => {
+      const { session, token } = await started(store, 'erin');
+      const reissue = () =>
+        store.sessions.reissue({
+          sessionId: session.id,
+          newRefreshTokenHash: hash(),
+          now: at(1),
+          refreshExpiresAt: at(DAY),
+        });
+      const [a, b, r] = await Promise.all([reissue(), reissue(), rotate(token, 1)]);
+      // The rotation came first (then both reissues follow it) or its token was spent by a reissue (reuse ends it).
+      if (outcome(r.result) === 'rotated') {
+        expect(a).not.toBeNull();
+        expect(b).not.toBeNull();
+      } else {
+        expect(outcome(r.result)).toBe('reused');
+      }
+    });
+
     it('ends sessions idempotently: the first end stays', async () => {
       const { session: a, token } = await started(store, 'carol');
       const { session: b } = await started(store, 'carol');

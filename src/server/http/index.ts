@@ -94,7 +94,7 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
           services,
           await authenticateRequest(services.tokens, services.revocations, req.headers.authorization),
           req.ip ?? 'unknown',
-          { requestId: String(res.locals.requestId), responseOver },
+          { requestId: String(res.locals.requestId), responseOver, userAgent: req.headers['user-agent'] },
         );
       },
     }),

@@ -44,8 +44,8 @@ export interface ConnectionsOptions {
 }
 
 /**
- * The life of a graphql-ws connection: authenticated once in onConnect (4401
- * before any subscription starts), admitted under the per-user and
+ * The life of a graphql-ws connection: authenticated once in onConnect (4401,
+ * or 4403 for an expired token, before any subscription starts), admitted under the per-user and
  * per-address caps (4429), watched for its token's expiry and revocation, given
  * a bound on unsent bytes (1013), and counted for presence and metrics until it
  * closes.
@@ -83,7 +83,9 @@ export function createConnections({ services, connections, clientAddress, admiss
       const auth = await authenticateConnection(services.tokens, services.revocations, services.store, authorization);
       const { socket, request } = ctx.extra;
       if ('failure' in auth) {
-        socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
+        // An expired token: 4403, which graphql-ws clients retry (asking connectionParams for a renewed token).
+        if (auth.expired) socket.close(CloseCode.Forbidden, 'Forbidden: token expired');
+        else socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
         return false;
       }
       const address = clientAddress(request);

@@ -67,6 +67,16 @@ export function createMemorySessionStore(t: Tables): SessionStore {
       if (record.lastUsedAt < now) record.lastUsedAt = now;
       return { outcome: 'rotated', session: { ...record } };
     },
+    async reissue({ sessionId, newRefreshTokenHash, now, refreshExpiresAt }) {
+      const held = t.sessions.get(sessionId);
+      if (!held || held.record.endedAt) return null;
+      if (t.sessionTokens.has(newRefreshTokenHash)) throw new Error('refresh token hash is already in use');
+      held.generation += 1;
+      t.sessionTokens.set(newRefreshTokenHash, { sessionId, generation: held.generation });
+      held.record.refreshExpiresAt = refreshExpiresAt;
+      if (held.record.lastUsedAt < now) held.record.lastUsedAt = now;
+      return { ...held.record };
+    },
     async touch(id, now) {
       const record = t.sessions.get(id)?.record;
       if (record && record.lastUsedAt < now) record.lastUsedAt = now;

@@ -145,6 +145,36 @@ export function createSessionStore(c: Collections): SessionStore {
       }
       return { outcome: 'rotated', session: toSession(doc, next, endedMeanwhile) };
     },
+    async reissue({ sessionId, newRefreshTokenHash, now, refreshExpiresAt }) {
+      // A concurrent rotation or reissue may take the next generation first: then it is tried after that one.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const [doc, newest, end] = await Promise.all([
+          c.sessions.findOne({ _id: sessionId }),
+          newestToken(c, sessionId),
+          c.sessionEnds.findOne({ _id: sessionId }),
+        ]);
+        if (!doc || !newest || end) return null;
+        const next: SessionTokenDoc = {
+          _id: newRefreshTokenHash,
+          sessionId,
+          generation: newest.generation + 1,
+          issuedAt: now,
+          expiresAt: refreshExpiresAt,
+        };
+        try {
+          await c.sessionTokens.insertOne(next);
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+          const taken = await c.sessionTokens.countDocuments({ sessionId, generation: next.generation }, { limit: 1 });
+          if (taken > 0) continue;
+          throw new Error('refresh token hash is already in use', { cause: error });
+        }
+        const endedMeanwhile = await c.sessionEnds.findOne({ _id: sessionId });
+        if (endedMeanwhile && endedMeanwhile.generation <= newest.generation) return null;
+        return toSession(doc, next, endedMeanwhile);
+      }
+      throw new Error(`session ${sessionId}: its refresh token kept changing while being reissued`);
+    },
     async touch(id, now) {
       await c.sessions.updateOne({ _id: id, lastUsedAt: { $lt: now } }, { $set: { lastUsedAt: now } });
     },
