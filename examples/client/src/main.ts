@@ -3,29 +3,52 @@
  *   node dist/main.js [http://localhost:4000/graphql]
  * Two users; Bob pages the history backwards into Apollo's cache, follows new
  * messages with subscribeToMore, loses his connection while messages are
- * sent, and resumes with `after` from the newest message he has, ending with
- * the whole history exactly once, in order.
+ * sent, and resumes with `after` from the newest message he has. Then Alice
+ * keeps sending for a while: with short-lived access tokens (the server run
+ * with ACCESS_TOKEN_TTL_SECONDS=3) several expire meanwhile, Bob's connection
+ * is closed at each expiry and comes back with a renewed token, and Alice's
+ * device, whose clock runs slow, has its sends refused as expired and retried
+ * with a renewed one. Bob ends with the whole history exactly once, in order.
  */
 import type { ApolloClient } from '@apollo/client';
 import { createChatClient } from './client';
 import type { HistoryQuery } from './gql/graphql';
 import { CreateGroup, History, MessageAdded, SendMessage, SignUp } from './operations';
+import { createSession } from './session';
 import { toDate } from './time';
 
 const url = process.argv[2] ?? process.env.CHAT_URL ?? 'http://localhost:4000/graphql';
+/** How long Alice keeps sending after the reconnect: several 3-second tokens' worth. */
+const STREAM_MS = 12_000;
+/** Alice's device clock is this far behind the server's, so only the server notices her tokens expire. */
+const ALICE_CLOCK_BEHIND_MS = 60_000;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(ready: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !ready(); ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await pause(20);
   }
 }
 
 async function signUp(apollo: ApolloClient, name: string) {
   const username = `${name}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-  const { data } = await apollo.mutate({ mutation: SignUp, variables: { username, password: 'password-123' } });
+  const { data } = await apollo.mutate({
+    mutation: SignUp,
+    variables: { username, password: 'password-123', deviceName: 'client example' },
+  });
   if (!data) throw new Error('signUp returned nothing');
   return data.signUp;
+}
+
+/** A session that stops the program when the server ends it: renewing again could not help. */
+function sessionOf(pair: Awaited<ReturnType<typeof signUp>>, clock?: () => number) {
+  const onEnded = () => {
+    console.error(`${pair.user.username}'s session has ended: sign in again`);
+    process.exit(1);
+  };
+  return createSession({ url, pair, onEnded, clock });
 }
 
 async function main(): Promise<void> {
@@ -34,8 +57,10 @@ async function main(): Promise<void> {
   const bob = await signUp(anonymous.apollo, 'bob');
   await anonymous.ws.dispose();
 
-  const a = createChatClient(url, alice.token);
-  const b = createChatClient(url, bob.token);
+  const aliceSession = sessionOf(alice, () => Date.now() - ALICE_CLOCK_BEHIND_MS);
+  const bobSession = sessionOf(bob);
+  const a = createChatClient(url, aliceSession);
+  const b = createChatClient(url, bobSession);
   const created = await a.apollo.mutate({
     mutation: CreateGroup,
     variables: { title: 'Typed client', memberIds: [bob.user.id] },
@@ -74,9 +99,11 @@ async function main(): Promise<void> {
       },
     });
   let following = follow();
+  let reconnects = 0;
   // After a reconnect, follow again from the newest message in the cache: `after` replays what was missed.
   b.ws.on('connected', (_socket, _payload, wasRetry) => {
     if (!wasRetry) return;
+    reconnects++;
     following();
     following = follow();
   });
@@ -92,15 +119,28 @@ async function main(): Promise<void> {
   await send('message 9');
   await until(() => shown.length === 9, 'message 9 live');
 
+  // Tokens expire while Alice sends: Bob reconnects with renewed ones, Alice's refused sends are retried.
+  let sent = 9;
+  const end = Date.now() + STREAM_MS;
+  while (Date.now() < end) {
+    await send(`message ${++sent}`);
+    await pause(250);
+  }
+  await until(() => shown.length === sent, `messages 10 to ${sent}`);
+
   const contents = shown.map((e) => e.node.content);
-  const expected = Array.from({ length: 9 }, (_, i) => `message ${i + 1}`);
+  const expected = Array.from({ length: sent }, (_, i) => `message ${i + 1}`);
   if (JSON.stringify(contents) !== JSON.stringify(expected)) {
     throw new Error(`history is ${JSON.stringify(contents)}, expected ${JSON.stringify(expected)}`);
   }
   for (const { node } of shown) {
     console.log(`${toDate(node.createdAt).toISOString()} #${node.seq} ${node.sender.username}: ${node.content}`);
   }
-  console.log(`ok: ${shown.length} messages, each once, in order, across a reconnect`);
+  console.log(
+    `ok: ${shown.length} messages, each once, in order, across a reconnect and ${b.counts.expiries} token expiries`,
+  );
+  const renewals = aliceSession.renewals + bobSession.renewals;
+  console.log(`renewals: ${renewals}, reconnects: ${reconnects}, retries: ${a.counts.retries}`);
 
   watching.unsubscribe();
   following();

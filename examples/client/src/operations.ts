@@ -2,13 +2,26 @@
 import { graphql } from './gql';
 
 export const SignUp = graphql(`
-  mutation SignUp($username: String!, $password: String!) {
-    signUp(username: $username, password: $password) {
+  mutation SignUp($username: String!, $password: String!, $deviceName: String) {
+    signUp(username: $username, password: $password, deviceName: $deviceName) {
       token
+      expiresAt
+      refreshToken
       user {
         id
         username
       }
+    }
+  }
+`);
+
+/** Spends a refresh token for a new pair; it needs no access token (see session.ts). */
+export const RenewSession = graphql(`
+  mutation RenewSession($refreshToken: String!) {
+    renewSession(refreshToken: $refreshToken) {
+      token
+      expiresAt
+      refreshToken
     }
   }
 `);

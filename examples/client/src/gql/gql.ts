@@ -14,14 +14,16 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  mutation SignUp($username: String!, $password: String!) {\n    signUp(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n      }\n    }\n  }\n": typeof types.SignUpDocument,
+    "\n  mutation SignUp($username: String!, $password: String!, $deviceName: String) {\n    signUp(username: $username, password: $password, deviceName: $deviceName) {\n      token\n      expiresAt\n      refreshToken\n      user {\n        id\n        username\n      }\n    }\n  }\n": typeof types.SignUpDocument,
+    "\n  mutation RenewSession($refreshToken: String!) {\n    renewSession(refreshToken: $refreshToken) {\n      token\n      expiresAt\n      refreshToken\n    }\n  }\n": typeof types.RenewSessionDocument,
     "\n  mutation CreateGroup($title: String!, $memberIds: [ID!]!) {\n    createGroup(title: $title, memberIds: $memberIds) {\n      id\n      title\n    }\n  }\n": typeof types.CreateGroupDocument,
     "\n  mutation SendMessage($conversationId: ID!, $content: String!, $clientMessageId: String) {\n    sendMessage(conversationId: $conversationId, content: $content, clientMessageId: $clientMessageId) {\n      id\n      seq\n    }\n  }\n": typeof types.SendMessageDocument,
     "\n  query History($conversationId: ID!, $last: Int, $before: ID) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges {\n        cursor\n        node {\n          id\n          seq\n          content\n          createdAt\n          sender {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": typeof types.HistoryDocument,
     "\n  subscription MessageAdded($conversationId: ID!, $after: ID) {\n    messageAdded(conversationId: $conversationId, after: $after) {\n      id\n      seq\n      content\n      createdAt\n      sender {\n        id\n        username\n      }\n    }\n  }\n": typeof types.MessageAddedDocument,
 };
 const documents: Documents = {
-    "\n  mutation SignUp($username: String!, $password: String!) {\n    signUp(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.SignUpDocument,
+    "\n  mutation SignUp($username: String!, $password: String!, $deviceName: String) {\n    signUp(username: $username, password: $password, deviceName: $deviceName) {\n      token\n      expiresAt\n      refreshToken\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.SignUpDocument,
+    "\n  mutation RenewSession($refreshToken: String!) {\n    renewSession(refreshToken: $refreshToken) {\n      token\n      expiresAt\n      refreshToken\n    }\n  }\n": types.RenewSessionDocument,
     "\n  mutation CreateGroup($title: String!, $memberIds: [ID!]!) {\n    createGroup(title: $title, memberIds: $memberIds) {\n      id\n      title\n    }\n  }\n": types.CreateGroupDocument,
     "\n  mutation SendMessage($conversationId: ID!, $content: String!, $clientMessageId: String) {\n    sendMessage(conversationId: $conversationId, content: $content, clientMessageId: $clientMessageId) {\n      id\n      seq\n    }\n  }\n": types.SendMessageDocument,
     "\n  query History($conversationId: ID!, $last: Int, $before: ID) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges {\n        cursor\n        node {\n          id\n          seq\n          content\n          createdAt\n          sender {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": types.HistoryDocument,
@@ -45,7 +47,11 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation SignUp($username: String!, $password: String!) {\n    signUp(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SignUp($username: String!, $password: String!) {\n    signUp(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation SignUp($username: String!, $password: String!, $deviceName: String) {\n    signUp(username: $username, password: $password, deviceName: $deviceName) {\n      token\n      expiresAt\n      refreshToken\n      user {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SignUp($username: String!, $password: String!, $deviceName: String) {\n    signUp(username: $username, password: $password, deviceName: $deviceName) {\n      token\n      expiresAt\n      refreshToken\n      user {\n        id\n        username\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RenewSession($refreshToken: String!) {\n    renewSession(refreshToken: $refreshToken) {\n      token\n      expiresAt\n      refreshToken\n    }\n  }\n"): (typeof documents)["\n  mutation RenewSession($refreshToken: String!) {\n    renewSession(refreshToken: $refreshToken) {\n      token\n      expiresAt\n      refreshToken\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
