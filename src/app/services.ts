@@ -126,6 +126,7 @@ export function createServices(options: ServiceOptions): Services {
       pubsub,
       log,
       refreshTtlSeconds: config.refreshTokenTtlSeconds,
+      maxSessions: limits.sessionsMax,
       now,
     }),
     presence,

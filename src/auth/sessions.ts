@@ -74,6 +74,8 @@ export interface SessionsOptions {
   pubsub: PubSub;
   log: Logger;
   refreshTtlSeconds: number;
+  /** Live sessions per user; a new one past it ends the least recently used. @default 100 */
+  maxSessions?: number;
   now: () => Date;
 }
 
@@ -84,6 +86,7 @@ export function createSessions({
   pubsub,
   log,
   refreshTtlSeconds,
+  maxSessions = 100,
   now,
 }: SessionsOptions): Sessions {
   const newRefreshToken = () => randomBytes(32).toString('base64url');
@@ -119,7 +122,21 @@ export function createSessions({
       refreshTokenHash: refreshTokenHash(refreshToken),
       refreshExpiresAt: refreshExpiry(at),
     });
+    await endOldest(userId);
     return grant(session, refreshToken);
+  }
+
+  /**
+   * Keeps a user to `maxSessions` live sessions, ending the least recently
+   * used past it: signing in again and again (a script, a client that never
+   * keeps its refresh token) cannot grow the list, nor what `sessions` reads.
+   */
+  async function endOldest(userId: string): Promise<void> {
+    const live = await store.sessions.listForUser(userId);
+    for (const old of live.slice(maxSessions)) {
+      await store.sessions.end(old.id, now(), 'revoked');
+      await refuseTokensOf(old.id, userId);
+    }
   }
 
   async function rotate(refreshToken: string): Promise<Grant> {

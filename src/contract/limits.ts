@@ -24,6 +24,8 @@ export const limits = {
   idListMax: 100,
   /** Conversations resumed by one messageAdded(positions:). */
   positionsMax: 1000,
+  /** Live sessions (signed-in devices) of one user; signing in past it ends the least recently used. */
+  sessionsMax: 100,
   /** Users one user may have blocked at once. */
   blocksMax: 1000,
   /** Distinct emoji on one message. */

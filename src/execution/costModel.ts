@@ -13,6 +13,8 @@ export const costModel: CostModel = {
     blockedUsers: limits.blocksMax,
     reactions: limits.reactionsMax,
     readPositions: limits.groupMax,
+    mentions: limits.groupMax,
+    sessions: limits.sessionsMax,
     joined: limits.groupMax,
     left: limits.groupMax,
   },

@@ -40,6 +40,8 @@ export type Conversation = {
   /** The viewer's read position, or null if nothing has been read. */
   lastReadMessageId?: Maybe<Scalars['ID']['output']>;
   members: Array<User>;
+  /** Null unless the viewer muted it; 9999-12-31T23:59:59.999Z for 'until unmuted'. */
+  mutedUntil?: Maybe<Scalars['DateTime']['output']>;
   /** Every member's read position (read receipts), in member order. */
   readPositions: Array<ReadPosition>;
   /** The group's title; null for direct conversations. */
@@ -93,8 +95,12 @@ export type Message = {
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Globally unique, time-ordered id (decimal string). */
   id: Scalars['ID']['output'];
+  /** Members mentioned as @username in the content when it was sent, in order of first mention. */
+  mentions: Array<User>;
   /** Reactions, one entry per emoji, in order of first use. */
   reactions: Array<Reaction>;
+  /** The message it replies to; null if none, or if that one was deleted. */
+  replyTo?: Maybe<Message>;
   sender: User;
   /** Position in its conversation: 1, 2, 3, ... with no gaps. */
   seq: Scalars['Int']['output'];
@@ -182,6 +188,12 @@ export type Mutation = {
   /** Moves the viewer's read position in a conversation forward to `messageId`. */
   markRead: Conversation;
   /**
+   * No pushes for this conversation to the viewer until `until` (null: until
+   * unmuted), except for messages that mention the viewer or reply to one of
+   * theirs. BAD_USER_INPUT for an instant that has passed.
+   */
+  muteConversation: Conversation;
+  /**
    * The one-to-one conversation between the viewer and `userId`, created on
    * first use. Calling it again, from either side, returns the same one.
    */
@@ -229,6 +241,10 @@ export type Mutation = {
    * it to every member's subscriptions. When it returns, the message is
    * stored. A retry with the same `clientMessageId` (per sender and
    * conversation) returns the original message instead of a second copy.
+   *
+   * `@username` of a member in the content mentions them (Message.mentions):
+   * a mention pushes to them even while they muted the conversation, as does
+   * a reply to their message.
    */
   sendMessage: Message;
   /**
@@ -251,8 +267,12 @@ export type Mutation = {
   signUp: AuthPayload;
   /** Lifts a block. Idempotent. */
   unblockUser: Scalars['Boolean']['output'];
+  /** Ends a mute. Idempotent. */
+  unmuteConversation: Conversation;
   /** Removes a push token of the viewer (idempotent). */
   unregisterPushToken: Scalars['Boolean']['output'];
+  /** Changes the viewer's display name (same rules as at signUp). */
+  updateProfile: User;
 };
 
 
@@ -313,6 +333,12 @@ export type MutationMarkReadArgs = {
 };
 
 
+export type MutationMuteConversationArgs = {
+  conversationId: Scalars['ID']['input'];
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
 export type MutationOpenDirectConversationArgs = {
   userId: Scalars['ID']['input'];
 };
@@ -349,6 +375,7 @@ export type MutationSendMessageArgs = {
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   content: Scalars['String']['input'];
   conversationId: Scalars['ID']['input'];
+  replyToId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -371,8 +398,18 @@ export type MutationUnblockUserArgs = {
 };
 
 
+export type MutationUnmuteConversationArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+
 export type MutationUnregisterPushTokenArgs = {
   token: Scalars['String']['input'];
+};
+
+
+export type MutationUpdateProfileArgs = {
+  displayName: Scalars['String']['input'];
 };
 
 export type PageInfo = {
@@ -743,6 +780,7 @@ export type ConversationResolvers<ContextType = Context, ParentType extends Reso
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   lastReadMessageId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  mutedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   readPositions?: Resolver<Array<ResolversTypes['ReadPosition']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -781,7 +819,9 @@ export type MessageResolvers<ContextType = Context, ParentType extends Resolvers
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mentions?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   reactions?: Resolver<Array<ResolversTypes['Reaction']>, ParentType, ContextType>;
+  replyTo?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -813,6 +853,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   logIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLogInArgs, 'password' | 'username'>>;
   logOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   markRead?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'conversationId' | 'messageId'>>;
+  muteConversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationMuteConversationArgs, 'conversationId'>>;
   openDirectConversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationOpenDirectConversationArgs, 'userId'>>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType>;
   registerPushToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRegisterPushTokenArgs, 'platform' | 'token'>>;
@@ -824,7 +865,9 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'conversationId' | 'typing'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'password' | 'username'>>;
   unblockUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnblockUserArgs, 'userId'>>;
+  unmuteConversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationUnmuteConversationArgs, 'conversationId'>>;
   unregisterPushToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnregisterPushTokenArgs, 'token'>>;
+  updateProfile?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'displayName'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {

@@ -36,6 +36,8 @@ export function fromMessageEvent(event: MessageEvent): MessageRecord {
       createdAt: new Date(event.createdAt),
       editedAt: dateOrNull(event.editedAt),
       deletedAt: dateOrNull(event.deletedAt),
+      replyToId: event.replyToId ?? null,
+      mentionIds: event.mentionIds ?? [],
     };
     records.set(event, record);
   }

@@ -16,6 +16,10 @@ export interface MessageEvent {
   editedAt: string | null;
   deletedAt: string | null;
   reactions: { emoji: string; userIds: string[] }[];
+  /** Absent in events of processes from before replies (a rolling upgrade): none. */
+  replyToId?: string | null;
+  /** Absent in events of processes from before mentions: none. */
+  mentionIds?: string[];
 }
 
 /** On a user's message channel: they left this conversation, so their streams stop following it. */

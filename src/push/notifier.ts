@@ -77,8 +77,29 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * The members a message may push to: all but the sender and those who muted
+   * the conversation, unless it mentions them or replies to their message.
+   * One read of the memberships, before presence and tokens are looked at.
+   */
+  async function recipientsOf(message: MessageRecord, conversation: ConversationRecord): Promise<string[]> {
+    const others = conversation.memberIds.filter((id) => id !== message.senderId);
+    if (others.length === 0) return [];
+    const [memberships, original] = await Promise.all([
+      store.conversations.getMemberships(others.map((userId) => ({ conversationId: conversation.id, userId }))),
+      message.replyToId ? store.messages.getMany([message.replyToId]).then(([m]) => m) : null,
+    ]);
+    const called = new Set(message.mentionIds);
+    if (original && !original.deletedAt) called.add(original.senderId);
+    const now = Date.now();
+    return others.filter((id, i) => {
+      const until = memberships[i]?.mutedUntil;
+      return !until || until.getTime() <= now || called.has(id);
+    });
+  }
+
   async function push(message: MessageRecord, conversation: ConversationRecord, send: PushSender): Promise<void> {
-    const recipients = conversation.memberIds.filter((id) => id !== message.senderId);
+    const recipients = await recipientsOf(message, conversation);
     if (recipients.length === 0) return;
     const offline = (await presence.get(recipients)).filter((p) => p.status === 'OFFLINE').map((p) => p.userId);
     if (offline.length === 0) return;

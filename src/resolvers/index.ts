@@ -6,6 +6,7 @@ import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
 import { presenceResolvers } from './presence';
+import { notificationResolvers } from './notifications';
 import { pushResolvers } from './push';
 import { sessionResolvers } from './sessions';
 import { userResolvers } from './users';
@@ -39,4 +40,5 @@ export const resolvers: Resolvers[] = [
   discoveryResolvers,
   conversationEventResolvers,
   blockingResolvers,
+  notificationResolvers,
 ];

@@ -3,11 +3,13 @@ import { badInput, forbidden, messageNotFound } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishMessage } from '../messaging/event';
+import { mentionedUsernames } from '../messaging/mentions';
 import { openMessageStream } from '../messaging/stream';
 import type { MessageChange, MessageRecord } from '../store/store';
 import { optionalViewerId, requireMembership, requireNoBlock, requireViewer, spend } from './access';
 import { connection } from './connection';
 import type { Context } from './context';
+import { usersOf } from './users';
 import { checkClientMessageId, checkContent, checkEmoji, pageSize } from './validate';
 
 /** The seq of a cursor (a message id) of this conversation; BAD_USER_INPUT otherwise. */
@@ -84,6 +86,23 @@ const unchanged = (change: MessageChange, before: MessageRecord) =>
   change.status === 'ok' && JSON.stringify(change.message) === JSON.stringify(before);
 
 /** History, sending and live delivery of messages. */
+/** The id of the message `replyToId` names, if it is one of this conversation's; BAD_USER_INPUT otherwise. */
+async function requireReplyTarget(ctx: Context, conversationId: string, replyToId: string): Promise<string> {
+  const original = await ctx.loaders.messages.load(replyToId);
+  if (!original || original.conversationId !== conversationId) {
+    throw badInput('replyToId', 'is not a message of this conversation');
+  }
+  return original.id;
+}
+
+/** The members `content` mentions as @username, in order of first mention. */
+async function mentionedMembers(ctx: Context, memberIds: readonly string[], content: string): Promise<string[]> {
+  const names = mentionedUsernames(content);
+  if (names.length === 0) return [];
+  const byName = new Map((await usersOf(ctx, memberIds)).map((u) => [u.username, u.id]));
+  return names.flatMap((name) => byName.get(name) ?? []);
+}
+
 export const messageResolvers: Resolvers = {
   Query: {
     messages: async (_parent, { conversationId, first, after, last, before }, ctx) => {
@@ -117,7 +136,7 @@ export const messageResolvers: Resolvers = {
   },
 
   Mutation: {
-    sendMessage: async (_parent, { conversationId, content, clientMessageId }, ctx) => {
+    sendMessage: async (_parent, { conversationId, content, clientMessageId, replyToId }, ctx) => {
       const started = performance.now();
       const { store, pubsub, ids, now, limiters, log, push, metrics } = ctx.services;
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
@@ -127,8 +146,12 @@ export const messageResolvers: Resolvers = {
         const other = conversation.memberIds.find((id) => id !== viewer.id);
         if (other !== undefined) await requireNoBlock(ctx, viewer.id, other, 'send them messages');
       }
+      const replyTo = replyToId == null ? null : await requireReplyTarget(ctx, conversation.id, replyToId);
+      const mentionIds = await mentionedMembers(ctx, conversation.memberIds, content);
       await spend(ctx, limiters.messages, viewer.id);
       const { message, created } = await store.messages.append({
+        replyToId: replyTo,
+        mentionIds,
         id: ids.next(),
         conversationId: conversation.id,
         senderId: viewer.id,
@@ -225,6 +248,13 @@ export const messageResolvers: Resolvers = {
       return sender;
     },
     reactions: (m) => (m.deletedAt ? [] : m.reactions),
+    replyTo: async (m, _args, ctx) => {
+      if (m.replyToId === null) return null;
+      // Through the loader: a page of replies reads the messages they reply to in one batch.
+      const original = await ctx.loaders.messages.load(m.replyToId);
+      return original && !original.deletedAt ? original : null;
+    },
+    mentions: (m, _args, ctx) => usersOf(ctx, m.mentionIds),
   },
 
   Reaction: {

@@ -21,6 +21,9 @@ export const viewerIndependentFields: ReadonlySet<string> = new Set([
   'Message.editedAt',
   'Message.deletedAt',
   'Message.reactions',
+  // The same message and the same members for every member: nothing of the viewer in them.
+  'Message.replyTo',
+  'Message.mentions',
   'Reaction.emoji',
   'Reaction.count',
   'User.id',

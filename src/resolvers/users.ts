@@ -1,5 +1,5 @@
 import { hashPassword, verifyPassword } from '../auth/passwords';
-import { checkAuth } from '../auth/session';
+import { checkAuth, unknownAccount } from '../auth/session';
 import { badInput, conflict, forbidden, notFound, unauthenticated } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
@@ -137,6 +137,17 @@ export const userResolvers: Resolvers = {
       await ctx.services.store.friends.add(viewer.id, userId);
       await publishFriendsChanged(ctx.services.pubsub, viewer.id, userId);
       return friend!;
+    },
+
+    updateProfile: async (_parent, { displayName }, ctx) => {
+      const viewer = await requireViewer(ctx);
+      const updated = await ctx.services.store.users.setDisplayName(
+        viewer.id,
+        normalizeDisplayName(displayName, viewer.username),
+      );
+      if (!updated) throw unknownAccount();
+      ctx.loaders.users.clear(viewer.id).prime(viewer.id, updated);
+      return updated;
     },
 
     removeFriend: async (_parent, { userId }, ctx) => {

@@ -36,7 +36,12 @@ export interface MembershipRecord {
   /** `seq` of the message read up to, 0 when nothing has been read. */
   lastReadSeq: number;
   lastReadMessageId: string | null;
+  /** No pushes to this member for the conversation until then (MUTED_FOREVER: until unmuted); null if not muted. */
+  mutedUntil: Date | null;
 }
+
+/** The `mutedUntil` of a mute with no end: the last instant ISO-8601 writes with four digits. */
+export const MUTED_FOREVER = new Date('9999-12-31T23:59:59.999Z');
 
 /** How far a member has read: the part of a membership that read receipts show. */
 export type ReadPositionRecord = Pick<
@@ -60,6 +65,10 @@ export interface MessageRecord {
   deletedAt: Date | null;
   /** Who reacted with which emoji, one entry per emoji in order of first use; empty once deleted. */
   reactions: ReactionRecord[];
+  /** The message of the same conversation it replies to; null if none. */
+  replyToId: string | null;
+  /** The members it mentions (@username when it was sent), in order of first mention. */
+  mentionIds: string[];
 }
 
 /** The users who reacted to a message with one emoji, in the order they did. */
@@ -88,7 +97,8 @@ export interface NewUser {
 }
 
 /** Input of `messages.append`; the store assigns `seq`. */
-export type NewMessage = Omit<MessageRecord, 'seq' | 'editedAt' | 'deletedAt' | 'reactions'>;
+export type NewMessage = Omit<MessageRecord, 'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'> &
+  Partial<Pick<MessageRecord, 'replyToId' | 'mentionIds'>>;
 
 /** The outcome of changing a message (edit, delete, reaction). */
 export type MessageChange =

@@ -41,6 +41,8 @@ export interface UserStore {
   getMany(ids: readonly string[]): Promise<(UserRecord | null)[]>;
   /** The user and password hash for a (lowercase) username, for logging in. */
   findCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>;
+  /** Replaces the user's display name; the user as now, `null` if unknown. */
+  setDisplayName(id: string, displayName: string): Promise<UserRecord | null>;
   /** Users whose username starts with the (lowercase) prefix, in username order. */
   searchByPrefix(prefix: string, limit: number): Promise<UserRecord[]>;
 }
@@ -85,6 +87,11 @@ export interface ConversationStore {
     seq: number,
     messageId: string,
   ): Promise<{ membership: MembershipRecord; advanced: boolean } | null>;
+  /**
+   * Mutes the conversation for the member until `until` (null: unmutes).
+   * The membership as it is now; `null` if not a member.
+   */
+  setMute(conversationId: string, userId: string, until: Date | null): Promise<MembershipRecord | null>;
   /** Every member's membership (read position) of each conversation, in member order; one round trip for all. */
   readPositions(conversationIds: readonly string[]): Promise<MembershipRecord[][]>;
 }

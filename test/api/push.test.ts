@@ -4,7 +4,7 @@ import { getMessaging } from 'firebase-admin/messaging';
 import type { Client } from 'graphql-ws';
 import { createFcmSender } from '../../src/push/fcm';
 import { previewOf, type PushMulticast, type PushOutcome, type PushSender } from '../../src/push/notifier';
-import { gqlOk, signUpMany, subscribe, wsClient, type TestUser } from '../helpers/client';
+import { codes, gql, gqlOk, signUpMany, subscribe, wsClient, type TestUser } from '../helpers/client';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { CREATE_GROUP, MESSAGE_ADDED_IDS, OPEN_DIRECT, SEND } from '../helpers/operations';
 
@@ -87,6 +87,56 @@ describe('push notifications', () => {
     });
     expect(fake.sent).toHaveLength(2);
     await bobOnline.dispose();
+  });
+
+  it('a muted conversation pushes to the viewer only for a mention or a reply to their message, until the mute ends', async () => {
+    const [alice, bob, carol] = await signUpMany(server.url, 3, 'mute');
+    await register(bob!, 'bob-mute-phone');
+    await register(carol!, 'carol-mute-phone');
+    const c = await group(alice!, [bob!, carol!], 'Quiet');
+    const MUTE = 'mutation($c: ID!, $u: DateTime) { muteConversation(conversationId: $c, until: $u) { mutedUntil } }';
+    const muted = await gqlOk(server.url, MUTE, { c }, bob!.token);
+    expect(muted.muteConversation.mutedUntil).toBe('9999-12-31T23:59:59.999Z');
+    const send = async (t: string, replyToId?: string) =>
+      (
+        await gqlOk(
+          server.url,
+          'mutation($c: ID!, $t: String!, $r: ID) { sendMessage(conversationId: $c, content: $t, replyToId: $r) { id } }',
+          { c, t, r: replyToId },
+          alice!.token,
+        )
+      ).sendMessage.id as string;
+    /** Who each message pushed to: one worker pushes in order, so a last message to Carol marks the end. */
+    const pushedFor = async (t: string, replyToId?: string) => {
+      fake.sent.length = 0;
+      const id = await send(t, replyToId);
+      await until(() => fake.sent.some((m) => m.data.messageId === id), `the push of "${t}"`);
+      return fake.sent.filter((m) => m.data.messageId === id).flatMap((m) => m.tokens);
+    };
+    expect(await pushedFor('lunch?')).toEqual(['carol-mute-phone']);
+    expect(await pushedFor(`@${bob!.username} lunch?`)).toEqual(['bob-mute-phone', 'carol-mute-phone']);
+    const bobs = (
+      await gqlOk(server.url, 'mutation($c: ID!) { sendMessage(conversationId: $c, content: "mine") { id } }', { c }, bob!.token)
+    ).sendMessage.id;
+    expect(await pushedFor('re: yours', bobs)).toEqual(['bob-mute-phone', 'carol-mute-phone']);
+    // A mute with an end: over once it has passed.
+    const soon = new Date(Date.now() + 1500).toISOString();
+    expect((await gqlOk(server.url, MUTE, { c, u: soon }, bob!.token)).muteConversation.mutedUntil).toBe(soon);
+    expect(await pushedFor('still quiet')).toEqual(['carol-mute-phone']);
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await pushedFor('back')).toEqual(['bob-mute-phone', 'carol-mute-phone']);
+    // Unmuted: everything pushes again; a mute in the past is refused.
+    await gqlOk(server.url, MUTE, { c }, bob!.token);
+    const unmuted = await gqlOk(
+      server.url,
+      'mutation($c: ID!) { unmuteConversation(conversationId: $c) { mutedUntil } }',
+      { c },
+      bob!.token,
+    );
+    expect(unmuted.unmuteConversation.mutedUntil).toBeNull();
+    expect(await pushedFor('hello again')).toEqual(['bob-mute-phone', 'carol-mute-phone']);
+    const past = await gql(server.url, MUTE, { c, u: new Date(Date.now() - 1000).toISOString() }, bob!.token);
+    expect(codes(past)).toEqual(['BAD_USER_INPUT']);
   });
 
   it('pushes new messages only: an edit, a reaction or a deletion pushes nothing', async () => {

@@ -91,7 +91,7 @@ describe('sessions', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': `TestAgent/1.0\t${'x'.repeat(500)}` },
       body: JSON.stringify({ query: LOG_IN, variables: { u: user.username, p: 'password-123' } }),
-    }).then((r) => r.json());
+    }).then((r) => r.json() as Promise<any>);
     expect(agent.data.logIn.session.deviceName).toMatch(/^TestAgent\/1\.0 x+$/);
     expect(agent.data.logIn.session.deviceName).toHaveLength(200);
   });
@@ -122,6 +122,23 @@ describe('sessions', () => {
     otherSocket.socket.close();
     expect(codes(await renew(server.url, 'not-a-refresh-token'))).toEqual(['UNAUTHENTICATED']);
   });
+
+  it('keeps at most 100 live sessions per user: signing in past that ends the least recently used', async () => {
+    const { user, pair } = await signedUp(server.url, 'many');
+    const socket = await openSocket(server.wsUrl, pair.token);
+    const later: Pair[] = [];
+    for (let i = 0; i < 99; i++) later.push(await logIn(server.url, user));
+    expect((await gqlOk(server.url, SESSIONS, {}, pair.token)).sessions).toHaveLength(100);
+    // The 101st: the first (least recently used) ends, everywhere.
+    const newest = await logIn(server.url, user);
+    expect(await within(socket.closed, 2000)).toBe(4401);
+    expect(codes(await gql(server.url, ME, {}, pair.token))).toEqual(['UNAUTHENTICATED']);
+    const listed = (await gqlOk(server.url, SESSIONS, {}, newest.token)).sessions.map((s: any) => s.id);
+    expect(listed).toHaveLength(100);
+    expect(listed).not.toContain(pair.session.id);
+    expect(listed[0]).toBe(newest.session.id);
+    expect((await gqlOk(server.url, ME, {}, later[0]!.token)).me.id).toBe(user.id);
+  }, 60_000);
 
   it('of concurrent renewals with one refresh token exactly one gets a pair', async () => {
     for (const count of [2, 5]) {

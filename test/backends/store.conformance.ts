@@ -129,6 +129,46 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
+    describe('profiles, replies, mentions and mutes', () => {
+      it('replaces a display name; null for an unknown user', async () => {
+        const u = await newUser();
+        expect(await store.users.setDisplayName(u.id, 'New Name')).toEqual({ ...u, displayName: 'New Name' });
+        expect((await store.users.getMany([u.id]))[0]!.displayName).toBe('New Name');
+        expect(await store.users.setDisplayName('no-such-user', 'x')).toBeNull();
+      });
+
+      it('keeps what a message replies to and whom it mentions; none for a message without', async () => {
+        const [a, b] = [await newUser(), await newUser()];
+        const g = await group([a.id, b.id]);
+        const { message: first } = await store.messages.append(message(g.id, a.id));
+        const { message: reply } = await store.messages.append(
+          message(g.id, b.id, { replyToId: first.id, mentionIds: [a.id, b.id] }),
+        );
+        expect(first).toMatchObject({ replyToId: null, mentionIds: [] });
+        expect(reply).toMatchObject({ replyToId: first.id, mentionIds: [a.id, b.id] });
+        expect(await store.messages.getMany([reply.id, first.id])).toEqual([reply, first]);
+        expect((await store.messages.page(g.id, { limit: 10, from: 'oldest' })).map((m) => m.replyToId)).toEqual([
+          null,
+          first.id,
+        ]);
+      });
+
+      it('mutes until an instant, unmutes, and answers null for a non-member', async () => {
+        const [a, b, stranger] = [await newUser(), await newUser(), await newUser()];
+        const g = await group([a.id, b.id]);
+        const until = new Date(t0.getTime() + 3_600_000);
+        expect(await store.conversations.setMute(g.id, a.id, until)).toMatchObject({ userId: a.id, mutedUntil: until });
+        const key = (userId: string) => ({ conversationId: g.id, userId });
+        expect((await store.conversations.getMemberships([key(a.id), key(b.id)])).map((m) => m?.mutedUntil)).toEqual([
+          until,
+          null,
+        ]);
+        expect(await store.conversations.setMute(g.id, a.id, null)).toMatchObject({ mutedUntil: null });
+        expect((await store.conversations.getMemberships([key(a.id)]))[0]!.mutedUntil).toBeNull();
+        expect(await store.conversations.setMute(g.id, stranger.id, until)).toBeNull();
+      });
+    });
+
     describe('friends', () => {
       it('counts only mutual adds as friends; remove ends both directions', async () => {
         const [a, b, c] = [await newUser(), await newUser(), await newUser()];

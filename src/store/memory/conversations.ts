@@ -19,6 +19,7 @@ function join(t: Tables, conversation: ConversationRecord, userId: string): void
       joinedSeq: conversation.lastSeq,
       lastReadSeq: 0,
       lastReadMessageId: null,
+      mutedUntil: null,
     });
   }
   let ids = t.conversationIdsByUser.get(userId);
@@ -138,6 +139,12 @@ export function createMemoryConversationStore(t: Tables): ConversationStore {
         m.lastReadMessageId = messageId;
       }
       return { membership: { ...m }, advanced };
+    },
+    async setMute(conversationId, userId, until) {
+      const m = t.memberships.get(membershipKey(conversationId, userId));
+      if (!m) return null;
+      m.mutedUntil = until;
+      return { ...m };
     },
     async readPositions(conversationIds) {
       return conversationIds.map((id) =>

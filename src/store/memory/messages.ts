@@ -11,6 +11,7 @@ import type { Tables } from './tables';
 const copyMessage = (m: MessageRecord): MessageRecord => ({
   ...m,
   reactions: m.reactions.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] })),
+  mentionIds: [...m.mentionIds],
 });
 
 /** Applies `change` to a stored message that is not deleted. */
@@ -48,6 +49,8 @@ export function createMemoryMessageStore(t: Tables): MessageStore {
         editedAt: null,
         deletedAt: null,
         reactions: [],
+        replyToId: input.replyToId ?? null,
+        mentionIds: [...(input.mentionIds ?? [])],
       };
       messages.push(message);
       t.messagesById.set(message.id, message);

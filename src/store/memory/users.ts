@@ -30,6 +30,12 @@ export function createMemoryUserStore(t: Tables): UserStore {
       const entry = id === undefined ? undefined : t.users.get(id);
       return entry ? { user: copyUser(entry.user), passwordHash: entry.passwordHash } : null;
     },
+    async setDisplayName(id, displayName) {
+      const entry = t.users.get(id);
+      if (!entry) return null;
+      entry.user.displayName = displayName;
+      return copyUser(entry.user);
+    },
     async searchByPrefix(prefix, limit) {
       const found: UserRecord[] = [];
       for (const [username, id] of t.userIdByName) {

@@ -8,7 +8,7 @@ import {
   type ConversationStore,
 } from '../store';
 import { byIds, duplicateOn, isDuplicateKey, newestMessage, type Collections, type ConversationDoc } from './documents';
-import { conversationIdsOf, getMemberships, join, markRead, readPositions, removeMember } from './memberships';
+import { conversationIdsOf, getMemberships, join, markRead, readPositions, removeMember, setMute } from './memberships';
 
 const directPairKey = (a: string, b: string) => (a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`);
 
@@ -167,5 +167,6 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
     listAllForUser: (userId) => listAllForUser(c, userId),
     markRead: (conversationId, userId, seq, messageId) => markRead(c, conversationId, userId, seq, messageId),
     readPositions: (conversationIds) => readPositions(c, conversationIds),
+    setMute: (conversationId, userId, until) => setMute(c, conversationId, userId, until),
   };
 }

@@ -41,11 +41,16 @@ export type ConversationDoc = Pick<ConversationRecord, 'kind' | 'title' | 'creat
  * unique per conversation: the unique index is what keeps a group from
  * growing past its maximum when members are added concurrently.
  */
-export type MembershipDoc = MembershipRecord & { _id: string; slot: number };
+export type MembershipDoc = Omit<MembershipRecord, 'mutedUntil'> & {
+  _id: string;
+  slot: number;
+  /** Absent on memberships from before mutes, and where FerretDB dropped a null. */
+  mutedUntil?: Date | null;
+};
 
 /** A message; `_id` is its Snowflake id. */
-export type MessageDoc = Omit<MessageRecord, 'id' | 'editedAt' | 'deletedAt' | 'reactions'> &
-  Partial<Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions'>> & {
+export type MessageDoc = Omit<MessageRecord, 'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'> &
+  Partial<Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'>> & {
     _id: string;
     /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
     clientKey: string;
@@ -230,11 +235,13 @@ export function toMessage({ _id, clientKey: _key, ...fields }: MessageDoc): Mess
     editedAt: fields.editedAt ?? null,
     deletedAt: fields.deletedAt ?? null,
     reactions: fields.reactions ?? [],
+    replyToId: fields.replyToId ?? null,
+    mentionIds: fields.mentionIds ?? [],
   };
 }
 
 /** A stored membership as a record. */
 export function toMembership({ _id, slot: _slot, ...fields }: MembershipDoc): MembershipRecord {
   // FerretDB drops null fields written by $setOnInsert.
-  return { ...fields, lastReadMessageId: fields.lastReadMessageId ?? null };
+  return { ...fields, lastReadMessageId: fields.lastReadMessageId ?? null, mutedUntil: fields.mutedUntil ?? null };
 }

@@ -130,6 +130,20 @@ export async function markRead(
   return doc ? { membership: toMembership(doc), advanced: modifiedCount > 0 } : null;
 }
 
+/** Mutes the conversation for the member until `until` (null: unmutes); `null` if not a member. */
+export async function setMute(
+  c: Collections,
+  conversationId: string,
+  userId: string,
+  until: Date | null,
+): Promise<MembershipRecord | null> {
+  const _id = membershipId(conversationId, userId);
+  // One field of one document, written whole: concurrent mutes settle on the last one.
+  await c.memberships.updateOne({ _id }, until ? { $set: { mutedUntil: until } } : { $unset: { mutedUntil: '' } });
+  const doc = await c.memberships.findOne({ _id });
+  return doc ? toMembership(doc) : null;
+}
+
 /** Every member's membership of each conversation, in slot order. */
 export async function readPositions(c: Collections, conversationIds: readonly string[]): Promise<MembershipRecord[][]> {
   if (conversationIds.length === 0) return [];

@@ -28,6 +28,10 @@ export function createUserStore(c: Collections): UserStore {
       const doc = await c.users.findOne({ username });
       return doc ? { user: toUser(doc), passwordHash: doc.passwordHash } : null;
     },
+    async setDisplayName(id, displayName) {
+      const doc = await c.users.findOneAndUpdate({ _id: id }, { $set: { displayName } }, { returnDocument: 'after' });
+      return doc ? toUser(doc) : null;
+    },
     async searchByPrefix(prefix, limit) {
       if (limit <= 0) return [];
       // A range on the username index: every username character sorts below '{'.
