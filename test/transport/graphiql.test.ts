@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { gql, gqlOk, signUpMany, type TestUser } from '../helpers/client';
 import { CREATE_GROUP, SEND } from '../helpers/operations';
 import { startTestServer, useTestServer } from '../helpers/server';
@@ -19,20 +19,11 @@ function browserAvailable(): boolean {
 
 const local = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
-/** A GraphiQL page in a fresh browser context, with every request that would leave this machine refused and noted. */
-async function openGraphiql(browser: Browser, url: string) {
-  const context = await browser.newContext();
-  const leaving: string[] = [];
-  // Every request that would leave this machine fails the test (and is refused, as offline it would be).
-  await context.route('**/*', (route) => {
-    if (local(route.request().url())) return route.continue();
-    leaving.push(route.request().url());
-    return route.abort();
-  });
+/** One GraphiQL tab: the page, the WebSockets it opened, and what a test does with it. */
+async function openTab(context: BrowserContext, url: string, problems: string[]) {
   const page = await context.newPage();
   const sockets: string[] = [];
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
   await page.goto(url.replace('127.0.0.1', 'localhost'));
   await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
@@ -81,10 +72,34 @@ async function openGraphiql(browser: Browser, url: string) {
       until(`document.querySelector('.chat-token-state')?.textContent === ${JSON.stringify(text)}`, timeout, () =>
         page.textContent('.chat-token-state'),
       ),
-    /** Closes the page, after checking that it stayed on this machine and threw nothing. */
+  };
+}
+
+/**
+ * A GraphiQL page in a fresh browser context, with every request that would leave this machine refused and
+ * noted; `openTab` opens another tab of the same context (sharing its localStorage).
+ */
+async function openGraphiql(browser: Browser, url: string) {
+  const context = await browser.newContext();
+  const leaving: string[] = [];
+  // Every request that would leave this machine fails the test (and is refused, as offline it would be).
+  await context.route('**/*', (route) => {
+    if (local(route.request().url())) return route.continue();
+    leaving.push(route.request().url());
+    return route.abort();
+  });
+  const problems: string[] = [];
+  const tabs = [await openTab(context, url, problems)];
+  return {
+    ...tabs[0]!,
+    async openTab() {
+      tabs.push(await openTab(context, url, problems));
+      return tabs[tabs.length - 1]!;
+    },
+    /** Closes the context, after checking that its tabs stayed on this machine and threw nothing. */
     async close() {
       expect(leaving).toEqual([]);
-      expect(sockets.every(local)).toBe(true);
+      expect(tabs.flatMap((tab) => tab.sockets).every(local)).toBe(true);
       expect(problems).toEqual([]);
       await context.close();
     },
@@ -190,6 +205,26 @@ const LIVE = 'subscription Live { messageAdded { content sender { username } } }
     // Never a refresh token spent twice: the session is still alive.
     await graphiql.label(`signed in as ${bob!.username} (renewed by the page)`);
     await graphiql.close();
+  }, 90_000);
+
+  it('renews once for all its tabs: two tabs signed in together keep working past two expiries', async () => {
+    const [bob] = await signUpMany(server.url, 1, 'tabs');
+    const first = await openGraphiql(browser, server.url);
+    await first.page.fill('#chat-username', bob!.username);
+    await first.page.fill('#chat-password', 'password-123');
+    await first.page.click('.chat-sign-in button[type="submit"] >> text=Log in');
+    await first.label(`signed in as ${bob!.username} (renewed by the page)`);
+    // The second tab reads the pair from the shared storage, and would renew it at the same moment.
+    const second = await first.openTab();
+    await second.label(`signed in as ${bob!.username} (renewed by the page)`);
+
+    await pastTwoExpiries();
+    // A refresh token spent twice would have ended the session: both tabs would be refused.
+    for (const tab of [first, second]) {
+      await tab.run('query Me { me { username } }');
+      await tab.response(`"username": "${bob!.username}"`);
+    }
+    await first.close();
   }, 90_000);
 
   it('keeps a pasted refresh token working, and says "token expired" once a pasted access token expires', async () => {
