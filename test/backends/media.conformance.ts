@@ -109,6 +109,13 @@ export function describeMediaStore(
       const request = await upload(k, Buffer.from('first'), 'text/plain');
       const again = await send(request, 'other');
       expect(again.status).toBeGreaterThanOrEqual(400);
+      // Nor by a client that leaves out the headers it was told to send, but for the type.
+      const bare = await fetch(request.url, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain' },
+        body: 'other',
+      });
+      expect(bare.status).toBeGreaterThanOrEqual(400);
       expect((await media().read(k, { maxBytes: 100 }))!.toString()).toBe('first');
     });
 
