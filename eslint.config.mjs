@@ -30,7 +30,7 @@ const layers = [
   ['resolvers', 'schema', 'generated'],
   ['app'],
   ['auth', 'messaging', 'conversationEvents', 'presence', 'push', 'cluster', 'config'],
-  ['pubsub', 'store'],
+  ['pubsub', 'store', 'media'],
   ['contract', 'lib'],
 ];
 const importOrder = layers.slice(1).map((level, i) => {
@@ -83,7 +83,14 @@ export default tseslint.config(
   {
     // A backend's factory names the interface it implements as its return type, so that the compiler checks the
     // implementation against the interface in the implementation's own file (not only where it is used).
-    files: ['src/store/**', 'src/pubsub/**', 'src/presence/**', 'src/cluster/**', 'src/auth/revocations/**'],
+    files: [
+      'src/store/**',
+      'src/pubsub/**',
+      'src/media/**',
+      'src/presence/**',
+      'src/cluster/**',
+      'src/auth/revocations/**',
+    ],
     rules: {
       'no-restricted-syntax': [
         'error',

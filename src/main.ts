@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   // Before the backends: a missing firebase-admin is a configuration error, and needs nothing closed.
   const pushSender = await createPushSender(config.pushCredentials, log);
   const backends = await openBackends(config, log);
-  const { store, pubsub, redis, workerLease } = backends;
+  const { store, pubsub, media, redis, workerLease } = backends;
   let lease: WorkerLease | null = null;
   if (config.workerId === undefined && workerLease) {
     // Another process issues ids with this worker id now: ours could collide, so stop at once.
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     config: { ...config, workerId },
     store,
     pubsub,
+    media,
     redis,
     log,
     pushSender,

@@ -4,6 +4,9 @@ import { leaseWorkerIdFromMongo } from '../cluster/workerLease/mongo';
 import { leaseWorkerId } from '../cluster/workerLease/redis';
 import { ConfigError, type Config } from '../config';
 import type { Logger } from '../lib/log';
+import { createLocalMediaStore } from '../media/local';
+import type { MediaStore } from '../media/media';
+import { createS3Client, createS3MediaStore } from '../media/s3';
 
 import { createMemoryPubSub } from '../pubsub/memory';
 import type { PubSub } from '../pubsub/pubsub';
@@ -16,6 +19,8 @@ import type { Store } from '../store/store';
 export interface Backends {
   store: Store;
   pubsub: PubSub;
+  /** Media blobs: S3 when S3_BUCKET is set, else the local directory MEDIA_DIR. */
+  media: MediaStore;
   /** The Redis connection for everything but pub/sub (leases, registry), when there is Redis. */
   redis: RedisClient | null;
   /**
@@ -54,8 +59,8 @@ async function probe(problem: string, check: () => Promise<unknown>): Promise<st
 
 /**
  * The backends `config` asks for: MongoDB when MONGODB_URI is set, Redis when
- * REDIS_URL is set (a Redis Cluster with REDIS_CLUSTER_NODES), else the
- * embedded default (memory store, in-process pub/sub).
+ * REDIS_URL is set (a Redis Cluster with REDIS_CLUSTER_NODES), S3 when S3_BUCKET is set,
+ * else the embedded default (memory store, in-process pub/sub, media in a local directory).
  */
 export async function openBackends(config: Config, log: Logger): Promise<Backends> {
   const closers: (() => Promise<unknown>)[] = [];
@@ -124,9 +129,24 @@ export async function openBackends(config: Config, log: Logger): Promise<Backend
       pubsub = createMemoryPubSub();
       log.info('pub/sub: in-process (single process)');
     }
+    let media: MediaStore;
+    if (config.s3) {
+      const client = createS3Client(config.s3);
+      closers.push(async () => client.destroy());
+      media = createS3MediaStore(client, { bucket: config.s3.bucket });
+      log.info(`media: S3 bucket "${config.s3.bucket}" at ${config.s3.endpoint ?? `AWS S3 (${config.s3.region})`}`);
+    } else {
+      media = createLocalMediaStore({
+        dir: config.mediaDir,
+        secret: config.mediaSecret,
+        origin: config.mediaPublicUrl,
+      });
+      log.info(`media: local directory ${config.mediaDir} (embedded default; served by this server at /media)`);
+    }
     return {
       store,
       pubsub,
+      media,
       redis,
       workerLease,
       async readiness() {

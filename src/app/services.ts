@@ -12,6 +12,8 @@ import { createIdGenerator, type IdGenerator } from '../cluster/ids';
 import type { Config } from '../config';
 import { limits } from '../contract/limits';
 import { createLogger, type Logger } from '../lib/log';
+import { createLocalMediaStore } from '../media/local';
+import type { MediaStore } from '../media/media';
 import { createConcurrencyLimit, type ConcurrencyLimit } from '../lib/concurrency';
 import { createMemoryFlags, createRedisFlags, type Flags } from '../lib/flags';
 import { createMemorySlots, createRedisSlots, type Slots } from '../lib/slots';
@@ -30,6 +32,8 @@ export interface Services {
   config: Config;
   store: Store;
   pubsub: PubSub;
+  /** Media blobs: S3, or the local directory this server serves. */
+  media: MediaStore;
   ids: IdGenerator;
   tokens: TokenService;
   /** Ended sessions and tokens revoked alone, refused until their tokens would have expired anyway. */
@@ -71,6 +75,8 @@ export interface ServiceOptions {
    * discovery then work across processes. @default null: this process alone
    */
   redis?: RedisClient | null;
+  /** @default the local directory config.mediaDir, served by this server (openBackends builds S3's) */
+  media?: MediaStore;
   /** @default a logger at config.logLevel */
   log?: Logger;
   /** Password hashing cost. @default defaultScryptParams */
@@ -115,6 +121,9 @@ export function createServices(options: ServiceOptions): Services {
     config,
     store,
     pubsub,
+    media:
+      options.media ??
+      createLocalMediaStore({ dir: config.mediaDir, secret: config.mediaSecret, origin: config.mediaPublicUrl }),
     log,
     ids: createIdGenerator({ workerId: config.workerId ?? 0 }),
     tokens,

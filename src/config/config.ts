@@ -1,4 +1,5 @@
 import type { LogFormat, LogLevel } from '../lib/log';
+import type { S3Settings } from '../media/s3';
 
 /** Everything the server reads from its environment; `loadConfig` is the only reader. */
 export interface Config {
@@ -170,4 +171,22 @@ export interface Config {
    * or GOOGLE_APPLICATION_CREDENTIALS (a path to it). @default none: push is off
    */
   pushCredentials: { serviceAccount: Record<string, unknown> } | { file: string } | null;
+  /**
+   * Media in an S3-compatible bucket: S3_BUCKET, S3_REGION, S3_ACCESS_KEY_ID and
+   * S3_SECRET_ACCESS_KEY (all four or none), S3_ENDPOINT (unset: AWS S3) and S3_FORCE_PATH_STYLE.
+   * @default null: media in MEDIA_DIR, served by this server
+   */
+  s3: S3Settings | null;
+  /** MEDIA_DIR: where media are kept without S3. @default chat-api-media under the OS's temporary directory */
+  mediaDir: string;
+  /**
+   * MEDIA_SECRET: the key media URLs served by this server are signed with, at least 32 characters.
+   * @default derived from JWT_SECRET (random with it when JWT_SECRET is unset)
+   */
+  mediaSecret: string;
+  /**
+   * MEDIA_PUBLIC_URL: where clients reach this server's /media URLs, e.g. https://chat.example.com
+   * behind a proxy. @default http://<host>:<port> of this process
+   */
+  mediaPublicUrl: string | undefined;
 }

@@ -92,6 +92,31 @@ export function connectionUrl(env: Env, name: string, schemes: string[], example
   return raw;
 }
 
+/** The S3_* variables: null when none of the four required ones is set, else all four. */
+export function s3Settings(env: Env): Config['s3'] {
+  const required = ['S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const;
+  const values = required.map((name) => optional(env, name));
+  const others = ['S3_ENDPOINT', 'S3_FORCE_PATH_STYLE'].filter((name) => optional(env, name) !== undefined);
+  if (values.every((v) => v === undefined)) {
+    if (others.length > 0) throw new ConfigError(`${others[0]} is set without S3_BUCKET: media in S3 need S3_BUCKET`);
+    return null;
+  }
+  const missing = required.filter((_, i) => values[i] === undefined);
+  if (missing.length > 0) {
+    const set = required.filter((_, i) => values[i] !== undefined);
+    throw new ConfigError(`${missing[0]} is not set: media in S3 need ${required.join(', ')} (${set.join(', ')} set)`);
+  }
+  const [bucket, region, accessKeyId, secretAccessKey] = values as string[];
+  return {
+    bucket: bucket!,
+    region: region!,
+    accessKeyId: accessKeyId!,
+    secretAccessKey: secretAccessKey!,
+    endpoint: connectionUrl(env, 'S3_ENDPOINT', ['http', 'https'], 'https://s3.eu-west-1.amazonaws.com'),
+    forcePathStyle: flag(env, 'S3_FORCE_PATH_STYLE', false),
+  };
+}
+
 export function trustProxy(env: Env): Config['trustProxy'] {
   const raw = optional(env, 'TRUST_PROXY');
   if (raw === undefined || raw === 'false') return undefined;

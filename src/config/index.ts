@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isLogFormat, isLogLevel } from '../lib/log';
 import { MAX_WORKER_ID } from '../cluster/ids';
 
@@ -12,6 +14,7 @@ import {
   optional,
   positive,
   pushCredentials,
+  s3Settings,
   trustProxy,
   type Env,
 } from './env';
@@ -54,13 +57,18 @@ export function loadConfig(env: Env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
   }
+  const jwtSecret = secret ?? randomBytes(32).toString('base64url');
+  const mediaSecret = optional(env, 'MEDIA_SECRET');
+  if (mediaSecret !== undefined && mediaSecret.length < 32) {
+    throw new ConfigError('MEDIA_SECRET must be at least 32 characters long');
+  }
   const config: Config = {
     port,
     host: optional(env, 'HOST'),
     development: env.NODE_ENV === 'development',
     graphiql,
     introspection: flag(env, 'INTROSPECTION', graphiql),
-    jwtSecret: secret ?? randomBytes(32).toString('base64url'),
+    jwtSecret,
     jwtSecretGenerated: secret === undefined,
     accessTokenTtlSeconds: accessTokenTtl(env),
     refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 1, 365 * 24 * 3600),
@@ -120,6 +128,11 @@ export function loadConfig(env: Env): Config {
     presenceTimeoutMs: integer(env, 'PRESENCE_TIMEOUT_MS', 30_000, 300, 3_600_000),
     presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 3000, 0, 600_000),
     pushCredentials: pushCredentials(env),
+    s3: s3Settings(env),
+    mediaDir: optional(env, 'MEDIA_DIR') ?? join(tmpdir(), 'chat-api-media'),
+    // A key of its own for media URLs, so that one can never stand for the other's signature.
+    mediaSecret: mediaSecret ?? createHmac('sha256', jwtSecret).update('chat-api media URLs').digest('base64url'),
+    mediaPublicUrl: connectionUrl(env, 'MEDIA_PUBLIC_URL', ['http', 'https'], 'https://chat.example.com'),
   };
   sharedDeliveryNeedsSharedStore(env, config);
   return config;

@@ -165,6 +165,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : 'localhost';
 
   const wsUrl = `ws://${host}:${port}/graphql`;
+  // Media URLs this server answers point here, unless MEDIA_PUBLIC_URL says where clients reach it.
+  services.media.served?.setOrigin(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const registration = services.discovery.register(config.publicUrl ?? wsUrl, () => connections.open);
 
   let stopping: Promise<void> | null = null;

@@ -121,6 +121,8 @@ describe('start-up errors', () => {
     ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1', REDIS_URL: nobodyListens }],
     ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: '127.0.0.1:1', MEMORY_STORE_WITH_REDIS: 'true' }],
     ['MONGODB_URI', { MONGODB_URI: 'mongodb://127.0.0.1:1/', MONGODB_TIMEOUT_MS: '300' }],
+    ['S3_REGION', { S3_BUCKET: 'media' }],
+    ['S3_BUCKET', { S3_ENDPOINT: 'http://127.0.0.1:9000' }],
     // Each process would keep its own data while sharing delivery: refused before anything connects.
     ['REDIS_URL is set without MONGODB_URI', { REDIS_URL: nobodyListens }],
     ['REDIS_CLUSTER_NODES is set without MONGODB_URI', { REDIS_CLUSTER_NODES: '127.0.0.1:1' }],

@@ -13,6 +13,7 @@ import type { Server } from 'node:http';
 import { authenticateRequest } from '../../auth/session';
 import { ErrorCode } from '../../contract/errors';
 import type { Services } from '../../app/services';
+import { MEDIA_PATH } from '../../media/media';
 import { createContext, type Context } from '../../resolvers/context';
 import type { createErrorFormatter } from '../formatError';
 import { serveGraphiql } from './graphiql';
@@ -82,6 +83,16 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
   // Prometheus text. Nothing in it identifies a user; still, only the scraper should read it (see README).
   if (config.metricsPublic) app.get('/metrics', metricsHandler(services.metrics.registry, config.metricsToken));
   serveGraphiql(app, config.graphiql);
+  const { served } = services.media;
+  if (served) {
+    // Signed uploads and downloads of the local media directory; S3's URLs point at the bucket instead.
+    const mediaCors = cors({
+      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+      methods: ['GET', 'PUT'],
+      exposedHeaders: ['content-disposition'],
+    });
+    app.use(MEDIA_PATH, browserCors(mediaCors), (req, res) => served.handle(req, res));
+  }
   app.use(
     '/graphql',
     assignRequestId,
