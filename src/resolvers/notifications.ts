@@ -9,7 +9,8 @@ export const notificationResolvers: Resolvers = {
     muteConversation: async (_parent, { conversationId, until }, ctx) => {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       if (until != null && until <= ctx.services.now()) throw badInput('until', 'has passed: give a later instant');
-      if (until != null && until > MUTED_FOREVER) throw badInput('until', `must be at most ${MUTED_FOREVER.toISOString()}`);
+      if (until != null && until > MUTED_FOREVER)
+        throw badInput('until', `must be at most ${MUTED_FOREVER.toISOString()}`);
       await ctx.services.store.conversations.setMute(conversation.id, viewer.id, until ?? MUTED_FOREVER);
       ctx.loaders.memberships.clearAll();
       return conversation;

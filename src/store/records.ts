@@ -97,7 +97,10 @@ export interface NewUser {
 }
 
 /** Input of `messages.append`; the store assigns `seq`. */
-export type NewMessage = Omit<MessageRecord, 'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'> &
+export type NewMessage = Omit<
+  MessageRecord,
+  'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'
+> &
   Partial<Pick<MessageRecord, 'replyToId' | 'mentionIds'>>;
 
 /** The outcome of changing a message (edit, delete, reaction). */

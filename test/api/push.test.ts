@@ -116,7 +116,12 @@ describe('push notifications', () => {
     expect(await pushedFor('lunch?')).toEqual(['carol-mute-phone']);
     expect(await pushedFor(`@${bob!.username} lunch?`)).toEqual(['bob-mute-phone', 'carol-mute-phone']);
     const bobs = (
-      await gqlOk(server.url, 'mutation($c: ID!) { sendMessage(conversationId: $c, content: "mine") { id } }', { c }, bob!.token)
+      await gqlOk(
+        server.url,
+        'mutation($c: ID!) { sendMessage(conversationId: $c, content: "mine") { id } }',
+        { c },
+        bob!.token,
+      )
     ).sendMessage.id;
     expect(await pushedFor('re: yours', bobs)).toEqual(['bob-mute-phone', 'carol-mute-phone']);
     // A mute with an end: over once it has passed.

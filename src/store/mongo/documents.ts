@@ -49,7 +49,10 @@ export type MembershipDoc = Omit<MembershipRecord, 'mutedUntil'> & {
 };
 
 /** A message; `_id` is its Snowflake id. */
-export type MessageDoc = Omit<MessageRecord, 'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'> &
+export type MessageDoc = Omit<
+  MessageRecord,
+  'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'
+> &
   Partial<Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'>> & {
     _id: string;
     /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
