@@ -98,7 +98,7 @@ export function s3Settings(env: Env): Config['s3'] {
   const values = required.map((name) => optional(env, name));
   const others = ['S3_ENDPOINT', 'S3_FORCE_PATH_STYLE'].filter((name) => optional(env, name) !== undefined);
   if (values.every((v) => v === undefined)) {
-    if (others.length > 0) throw new ConfigError(`${others[0]} is set without S3_BUCKET: media in S3 need S3_BUCKET`);
+    if (others.length > 0) throw new ConfigError(`S3_BUCKET is needed: ${others[0]} is set (media in S3)`);
     return null;
   }
   const missing = required.filter((_, i) => values[i] === undefined);

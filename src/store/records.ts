@@ -38,7 +38,44 @@ export interface MembershipRecord {
   lastReadMessageId: string | null;
   /** No pushes to this member for the conversation until then (MUTED_FOREVER: until unmuted); null if not muted. */
   mutedUntil: Date | null;
+  /** When they joined; null for memberships stored before this was kept (the conversation's creation then). */
+  joinedAt: Date | null;
 }
+
+/** A member's role in a group. */
+export type MemberRole = 'OWNER' | 'ADMIN' | 'MEMBER';
+
+/** Who may add members to a group. */
+export type AddPolicy = 'ALL_MEMBERS' | 'ADMINS';
+
+/**
+ * Who controls a group: one owner, admins, and who may add members. Each
+ * change moves `version` on by one; a group from before roles is at version 0,
+ * owned by its first member.
+ */
+export interface GroupControl {
+  version: number;
+  ownerId: string | null;
+  adminIds: string[];
+  addPolicy: AddPolicy;
+}
+
+/**
+ * Decides a change of a group's control against its state as it is: the next
+ * state (and a member to remove with it), or why not.
+ */
+export type ControlDecision = (current: {
+  control: GroupControl;
+  memberIds: readonly string[];
+  memberships: readonly MembershipRecord[];
+}) => { control: Omit<GroupControl, 'version'>; removeId?: string } | { refused: string };
+
+/** What `changeControl` did. */
+export type ControlOutcome =
+  | { status: 'ok'; control: GroupControl; conversation: ConversationRecord }
+  | { status: 'refused'; reason: string }
+  | { status: 'missing' }
+  | { status: 'not-a-group' };
 
 /** The `mutedUntil` of a mute with no end: the last instant ISO-8601 writes with four digits. */
 export const MUTED_FOREVER = new Date('9999-12-31T23:59:59.999Z');

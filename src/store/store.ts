@@ -30,6 +30,9 @@ import type {
   SessionRecord,
   NewSession,
   RotateResult,
+  GroupControl,
+  ControlDecision,
+  ControlOutcome,
 } from './records';
 
 export * from './records';
@@ -92,6 +95,18 @@ export interface ConversationStore {
    * The membership as it is now; `null` if not a member.
    */
   setMute(conversationId: string, userId: string, until: Date | null): Promise<MembershipRecord | null>;
+  /** Each group's control (owner, admins, add policy), members' only; null for a direct or unknown conversation. */
+  getControls(conversationIds: readonly string[]): Promise<(GroupControl | null)[]>;
+  /**
+   * Applies `decide` to the group's control and members as they are, and
+   * stores its outcome, atomically with respect to every other change of the
+   * group's control, in every process: of two at once, the second decides on
+   * the first's outcome (so two admins removing each other end with one
+   * removed). A member it removes is removed as by `removeMember`.
+   */
+  changeControl(conversationId: string, decide: ControlDecision): Promise<ControlOutcome>;
+  /** Renames a group; nothing for an unknown one. */
+  setTitle(conversationId: string, title: string): Promise<void>;
   /** Every member's membership (read position) of each conversation, in member order; one round trip for all. */
   readPositions(conversationIds: readonly string[]): Promise<MembershipRecord[][]>;
 }

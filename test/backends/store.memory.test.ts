@@ -1,6 +1,8 @@
 import { createMemoryStore } from '../../src/store/memory';
+import { describeGroupControl } from './store.control.conformance';
 import { describeStore } from './store.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
 describeStore('memory', async () => createMemoryStore());
 describeSessionStore('memory', async () => createMemoryStore());
+describeGroupControl('memory', async () => createMemoryStore());

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { createMongoStore, ensureIndexes } from '../../src/store/mongo';
 import { backendsAvailable, useFerretDBClient } from '../helpers/backends';
+import { describeGroupControl } from './store.control.conformance';
 import { describeStore } from './store.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
@@ -15,6 +16,28 @@ const run = backendsAvailable('the MongoDB store suite');
     await ensureIndexes(db);
     return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
   });
+
+  describeGroupControl(
+    'mongodb',
+    async () => {
+      const db = mongo.current.client.db(`control_${randomBytes(4).toString('hex')}`);
+      await ensureIndexes(db);
+      return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
+    },
+    async () => {
+      const name = `control_pair_${randomBytes(4).toString('hex')}`;
+      const first = mongo.current.client.db(name);
+      await ensureIndexes(first);
+      const other = await new MongoClient(mongo.current.url).connect();
+      return {
+        stores: [createMongoStore(first), createMongoStore(other.db(name))],
+        async close() {
+          await other.close();
+          await first.dropDatabase();
+        },
+      };
+    },
+  );
 
   describeSessionStore(
     'mongodb',

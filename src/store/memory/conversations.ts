@@ -1,15 +1,19 @@
+import { defaultControl, effectiveControl } from '../control';
 import {
   idInUse,
   type AddMembersResult,
+  type ControlOutcome,
   type ConversationPosition,
   type ConversationRecord,
   type ConversationStore,
+  type GroupControl,
+  type MembershipRecord,
 } from '../store';
 import { membershipKey, type Tables } from './tables';
 
 const copyConversation = (c: ConversationRecord): ConversationRecord => ({ ...c, memberIds: [...c.memberIds] });
 
-function join(t: Tables, conversation: ConversationRecord, userId: string): void {
+function join(t: Tables, conversation: ConversationRecord, userId: string, joinedAt: Date): void {
   if (!conversation.memberIds.includes(userId)) conversation.memberIds.push(userId);
   const key = membershipKey(conversation.id, userId);
   if (!t.memberships.has(key)) {
@@ -20,6 +24,7 @@ function join(t: Tables, conversation: ConversationRecord, userId: string): void
       lastReadSeq: 0,
       lastReadMessageId: null,
       mutedUntil: null,
+      joinedAt,
     });
   }
   let ids = t.conversationIdsByUser.get(userId);
@@ -35,8 +40,27 @@ function insertConversation(
   if (t.conversations.has(conversation.id)) throw idInUse('conversation', conversation.id);
   t.conversations.set(conversation.id, conversation);
   t.history.set(conversation.id, []);
-  for (const userId of memberIds) join(t, conversation, userId);
+  for (const userId of memberIds) join(t, conversation, userId, conversation.createdAt);
   return copyConversation(conversation);
+}
+
+function leave(t: Tables, conversationId: string, userId: string): void {
+  const conversation = t.conversations.get(conversationId);
+  if (!conversation) return;
+  conversation.memberIds = conversation.memberIds.filter((id) => id !== userId);
+  t.memberships.delete(membershipKey(conversationId, userId));
+  t.conversationIdsByUser.get(userId)?.delete(conversationId);
+}
+
+function membershipsOf(t: Tables, conversation: ConversationRecord): MembershipRecord[] {
+  return conversation.memberIds.map((userId) => ({ ...t.memberships.get(membershipKey(conversation.id, userId))! }));
+}
+
+/** The group's control as readers see it (control.ts). */
+function controlOf(t: Tables, conversation: ConversationRecord): GroupControl {
+  const memberships = membershipsOf(t, conversation);
+  const stored = t.groupControls.get(conversation.id) ?? defaultControl(conversation.memberIds, memberships);
+  return effectiveControl({ ...stored, adminIds: [...stored.adminIds] }, conversation.memberIds, memberships);
 }
 
 /** Most recent activity first; ties broken by id, descending, so the order is total. */
@@ -104,15 +128,39 @@ export function createMemoryConversationStore(t: Tables): ConversationStore {
       if (conversation.kind !== 'GROUP') return { status: 'not-a-group' };
       const after = new Set([...conversation.memberIds, ...userIds]);
       if (after.size > maxMembers) return { status: 'too-many', memberCount: after.size };
-      for (const userId of userIds) join(t, conversation, userId);
+      const at = new Date();
+      for (const userId of userIds) join(t, conversation, userId, at);
       return { status: 'ok', conversation: copyConversation(conversation) };
     },
     async removeMember(conversationId, userId) {
+      leave(t, conversationId, userId);
+    },
+    async getControls(ids) {
+      return ids.map((id) => {
+        const conversation = t.conversations.get(id);
+        return conversation?.kind === 'GROUP' ? controlOf(t, conversation) : null;
+      });
+    },
+    async changeControl(conversationId, decide): Promise<ControlOutcome> {
       const conversation = t.conversations.get(conversationId);
-      if (!conversation) return;
-      conversation.memberIds = conversation.memberIds.filter((id) => id !== userId);
-      t.memberships.delete(membershipKey(conversationId, userId));
-      t.conversationIdsByUser.get(userId)?.delete(conversationId);
+      if (!conversation) return { status: 'missing' };
+      if (conversation.kind !== 'GROUP') return { status: 'not-a-group' };
+      // Decided and applied without yielding: nothing else runs in between.
+      const current = controlOf(t, conversation);
+      const decision = decide({
+        control: current,
+        memberIds: [...conversation.memberIds],
+        memberships: membershipsOf(t, conversation),
+      });
+      if ('refused' in decision) return { status: 'refused', reason: decision.refused };
+      const control = { ...decision.control, adminIds: [...decision.control.adminIds], version: current.version + 1 };
+      t.groupControls.set(conversationId, control);
+      if (decision.removeId) leave(t, conversationId, decision.removeId);
+      return { status: 'ok', control: controlOf(t, conversation), conversation: copyConversation(conversation) };
+    },
+    async setTitle(conversationId, title) {
+      const conversation = t.conversations.get(conversationId);
+      if (conversation) conversation.title = title;
     },
     async getMemberships(keys) {
       return keys.map(({ conversationId, userId }) => {

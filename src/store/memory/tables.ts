@@ -6,6 +6,7 @@
  */
 import type {
   ConversationRecord,
+  GroupControl,
   MembershipRecord,
   MessageRecord,
   PushTokenRecord,
@@ -24,6 +25,8 @@ export interface Tables {
   conversationIdsByUser: Map<string, Set<string>>;
   /** Keyed by `membershipKey(conversationId, userId)`. */
   memberships: Map<string, MembershipRecord>;
+  /** conversationId -> the group's stored control (none until its first change). */
+  groupControls: Map<string, GroupControl>;
   /** conversationId -> messages, index i holding seq i + 1. */
   history: Map<string, MessageRecord[]>;
   messagesById: Map<string, MessageRecord>;
@@ -52,6 +55,7 @@ export function createTables(): Tables {
     directByPair: new Map(),
     conversationIdsByUser: new Map(),
     memberships: new Map(),
+    groupControls: new Map(),
     history: new Map(),
     messagesById: new Map(),
     messageIdByClientKey: new Map(),

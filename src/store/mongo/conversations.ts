@@ -4,10 +4,23 @@ import {
   idInUse,
   type AddMembersResult,
   type ConversationPosition,
+  type ControlDecision,
+  type ControlOutcome,
   type ConversationRecord,
   type ConversationStore,
+  type GroupControl,
+  type MembershipRecord,
 } from '../store';
-import { byIds, duplicateOn, isDuplicateKey, newestMessage, type Collections, type ConversationDoc } from './documents';
+import { defaultControl, effectiveControl } from '../control';
+import {
+  byIds,
+  duplicateOn,
+  isDuplicateKey,
+  newestMessage,
+  type Collections,
+  type ConversationDoc,
+  type GroupControlDoc,
+} from './documents';
 import { conversationIdsOf, getMemberships, join, markRead, readPositions, removeMember, setMute } from './memberships';
 
 const directPairKey = (a: string, b: string) => (a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`);
@@ -56,7 +69,7 @@ async function insertConversation(
   }
   // Memberships first, then the document: a crash in between leaves memberships of a
   // conversation that does not exist, which no listing shows (it joins on the documents).
-  const joined = await join(c, doc._id, memberIds, maxSlots);
+  const joined = await join(c, doc._id, memberIds, maxSlots, doc.createdAt);
   if (!joined.ok) throw new Error(`conversation ${doc._id}: more than ${maxSlots} members`);
   try {
     await c.conversations.insertOne(doc);
@@ -121,7 +134,7 @@ async function addMembers(
   const doc = await c.conversations.findOne({ _id: conversationId });
   if (!doc) return { status: 'missing' };
   if (doc.kind !== 'GROUP') return { status: 'not-a-group' };
-  const joined = await join(c, conversationId, userIds, Math.min(maxMembers, maxSlots));
+  const joined = await join(c, conversationId, userIds, Math.min(maxMembers, maxSlots), new Date());
   if (!joined.ok) return { status: 'too-many', memberCount: joined.memberCount };
   return { status: 'ok', conversation: (await hydrate(c, [doc]))[0]! };
 }
@@ -150,6 +163,94 @@ async function listAllForUser(c: Collections, userId: string): Promise<Conversat
   );
 }
 
+/** The newest stored control of a group, if any. */
+const newestControl = (c: Collections, conversationId: string) =>
+  c.groupControls.find({ conversationId }).sort({ version: -1 }).limit(1).next();
+
+/**
+ * Removes the member the newest change removes, if that is not done yet (its
+ * process stopped in between, or it is still at it): a change decided on
+ * that version must not see them as a member. True if it did anything.
+ */
+async function finishRemoval(c: Collections, doc: GroupControlDoc | null): Promise<boolean> {
+  if (!doc?.removeId || doc.removeDone) return false;
+  await removeMember(c, doc.conversationId, doc.removeId);
+  await c.groupControls.updateOne({ _id: doc._id }, { $set: { removeDone: true } });
+  return true;
+}
+
+/**
+ * A group's control as readers see it, and the members and memberships it
+ * was decided on. The newest version is read first and the members after it
+ * (its removal finished): a change that moves members is the insert of a
+ * later version, so what a decision saw is what the version it read left.
+ */
+async function readControl(c: Collections, conversationId: string) {
+  const stored = await newestControl(c, conversationId);
+  await finishRemoval(c, stored);
+  const [conversation] = await getConversations(c, [conversationId]);
+  if (!conversation || conversation.kind !== 'GROUP') return null;
+  const memberships = (
+    await getMemberships(
+      c,
+      conversation.memberIds.map((userId) => ({ conversationId, userId })),
+    )
+  ).filter((m): m is MembershipRecord => m !== null);
+  const base: GroupControl = stored
+    ? { version: stored.version, ownerId: stored.ownerId, adminIds: stored.adminIds, addPolicy: stored.addPolicy }
+    : defaultControl(conversation.memberIds, memberships);
+  return {
+    conversation,
+    control: effectiveControl(base, conversation.memberIds, memberships),
+    memberships,
+    memberIds: conversation.memberIds,
+  };
+}
+
+async function getControls(c: Collections, ids: readonly string[]): Promise<(GroupControl | null)[]> {
+  return Promise.all(ids.map(async (id) => (await readControl(c, id))?.control ?? null));
+}
+
+/**
+ * Decides on the newest version and inserts the next: the unique `_id` lets
+ * one of two changes decided on the same version in, and the other decides
+ * again on the state the first made. The member a change removes is removed
+ * once its version is in (see GroupControlDoc).
+ */
+async function changeControl(c: Collections, conversationId: string, decide: ControlDecision): Promise<ControlOutcome> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const state = await readControl(c, conversationId);
+    if (!state) {
+      const [conversation] = await getConversations(c, [conversationId]);
+      return conversation ? { status: 'not-a-group' } : { status: 'missing' };
+    }
+    const { control, memberships, memberIds } = state;
+    const decision = decide({ control, memberIds, memberships });
+    if ('refused' in decision) return { status: 'refused', reason: decision.refused };
+    const version = control.version + 1;
+    const doc: GroupControlDoc = {
+      _id: `${conversationId}:${version}`,
+      conversationId,
+      version,
+      ownerId: decision.control.ownerId,
+      adminIds: [...decision.control.adminIds],
+      addPolicy: decision.control.addPolicy,
+      ...(decision.removeId ? { removeId: decision.removeId } : {}),
+    };
+    try {
+      await c.groupControls.insertOne(doc);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      continue;
+    }
+    await finishRemoval(c, doc);
+    const after = (await readControl(c, conversationId))!;
+    return { status: 'ok', control: after.control, conversation: after.conversation };
+  }
+  throw new Error(`changeControl: group ${conversationId} kept changing under 50 attempts`);
+}
+
 /**
  * Conversations in `conversations`, their members and read positions in
  * `memberships`. Group size holds under concurrent adds because each member
@@ -168,5 +269,10 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
     markRead: (conversationId, userId, seq, messageId) => markRead(c, conversationId, userId, seq, messageId),
     readPositions: (conversationIds) => readPositions(c, conversationIds),
     setMute: (conversationId, userId, until) => setMute(c, conversationId, userId, until),
+    getControls: (ids) => getControls(c, ids),
+    changeControl: (conversationId, decide) => changeControl(c, conversationId, decide),
+    async setTitle(conversationId, title) {
+      await c.conversations.updateOne({ _id: conversationId, kind: 'GROUP' }, { $set: { title } });
+    },
   };
 }

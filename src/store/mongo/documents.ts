@@ -4,6 +4,7 @@
  */
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import type {
+  AddPolicy,
   ConversationRecord,
   MembershipRecord,
   MessageRecord,
@@ -41,11 +42,13 @@ export type ConversationDoc = Pick<ConversationRecord, 'kind' | 'title' | 'creat
  * unique per conversation: the unique index is what keeps a group from
  * growing past its maximum when members are added concurrently.
  */
-export type MembershipDoc = Omit<MembershipRecord, 'mutedUntil'> & {
+export type MembershipDoc = Omit<MembershipRecord, 'mutedUntil' | 'joinedAt'> & {
   _id: string;
   slot: number;
   /** Absent on memberships from before mutes, and where FerretDB dropped a null. */
   mutedUntil?: Date | null;
+  /** Absent on memberships from before it was kept. */
+  joinedAt?: Date | null;
 };
 
 /** A message; `_id` is its Snowflake id. */
@@ -132,6 +135,24 @@ export interface SessionEndDoc {
   generation: number;
 }
 
+/**
+ * One version of a group's control: `_id` is `${conversationId}:${version}`,
+ * so of two changes decided on one version, only one insert of the next
+ * succeeds (the other decides again on it). The newest version is the state.
+ */
+export interface GroupControlDoc {
+  _id: string;
+  conversationId: string;
+  version: number;
+  ownerId: string | null;
+  adminIds: string[];
+  addPolicy: AddPolicy;
+  /** The member this change removes, if any. */
+  removeId?: string;
+  /** Set once that member's membership is gone: until then, the next change (or reader) finishes it first. */
+  removeDone?: boolean;
+}
+
 /** The collections of a chat database. */
 export function collections(db: Db) {
   return {
@@ -147,6 +168,7 @@ export function collections(db: Db) {
     sessions: db.collection<SessionDoc>('sessions'),
     sessionTokens: db.collection<SessionTokenDoc>('sessionTokens'),
     sessionEnds: db.collection<SessionEndDoc>('sessionEnds'),
+    groupControls: db.collection<GroupControlDoc>('groupControls'),
   };
 }
 
@@ -178,6 +200,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
     c.sessions.createIndex({ userId: 1 }, { name: 'userId' }),
     c.sessionTokens.createIndex({ sessionId: 1, generation: 1 }, { unique: true, name: 'session_generation_unique' }),
     c.sessionEnds.createIndex({ userId: 1 }, { name: 'userId' }),
+    c.groupControls.createIndex({ conversationId: 1, version: -1 }, { name: 'conversation_version' }),
   ]);
 }
 
@@ -246,5 +269,10 @@ export function toMessage({ _id, clientKey: _key, ...fields }: MessageDoc): Mess
 /** A stored membership as a record. */
 export function toMembership({ _id, slot: _slot, ...fields }: MembershipDoc): MembershipRecord {
   // FerretDB drops null fields written by $setOnInsert.
-  return { ...fields, lastReadMessageId: fields.lastReadMessageId ?? null, mutedUntil: fields.mutedUntil ?? null };
+  return {
+    ...fields,
+    lastReadMessageId: fields.lastReadMessageId ?? null,
+    mutedUntil: fields.mutedUntil ?? null,
+    joinedAt: fields.joinedAt ?? null,
+  };
 }

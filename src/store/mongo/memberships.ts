@@ -18,6 +18,7 @@ export async function join(
   conversationId: string,
   userIds: readonly string[],
   limit: number,
+  joinedAt: Date,
 ): Promise<{ ok: true; inserted: string[] } | { ok: false; memberCount: number }> {
   const wanted = [...new Set(userIds)];
   const joinedSeq = (await newestMessage(c, conversationId))?.seq ?? 0;
@@ -26,7 +27,7 @@ export async function join(
     const missing = wanted.filter((id) => !current.some((m) => m.userId === id));
     const memberCount = current.length + missing.length;
     if (memberCount > limit) return { ok: false, memberCount };
-    const inserted = await takeSlots(c, conversationId, missing, limit, joinedSeq, current);
+    const inserted = await takeSlots(c, conversationId, missing, limit, { joinedSeq, joinedAt }, current);
     if (inserted) return { ok: true, inserted };
     if (attempt === 20) return { ok: false, memberCount };
     await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
@@ -49,7 +50,7 @@ async function takeSlots(
   conversationId: string,
   userIds: readonly string[],
   limit: number,
-  joinedSeq: number,
+  { joinedSeq, joinedAt }: { joinedSeq: number; joinedAt: Date },
   current: { userId: string; slot: number }[],
 ): Promise<string[] | null> {
   const taken: string[] = [];
@@ -74,6 +75,7 @@ async function takeSlots(
           joinedSeq,
           lastReadSeq: 0,
           lastReadMessageId: null,
+          joinedAt,
         });
         taken.push(_id);
         slots.push({ userId, slot });
