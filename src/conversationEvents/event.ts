@@ -37,12 +37,19 @@ export interface MembersChangedRecord {
   leftIds: string[];
 }
 
+/** A group's title, add policy or roles changed: read it again. */
+export interface ConversationUpdatedRecord {
+  kind: 'ConversationUpdated';
+  conversationId: string;
+}
+
 /** One event of the `ConversationEvent` union. */
 export type ConversationEventRecord =
   | TypingChangedRecord
   | MessageUpdatedRecord
   | ReadPositionChangedRecord
-  | MembersChangedRecord;
+  | MembersChangedRecord
+  | ConversationUpdatedRecord;
 
 /** The conversation an event on the wire belongs to. */
 export function conversationOf(wire: ConversationEventWire): string {
@@ -74,6 +81,8 @@ export function fromWire(wire: ConversationEventWire): ConversationEventRecord {
         joinedIds: wire.joinedIds,
         leftIds: wire.leftIds,
       };
+    case 'conversationUpdated':
+      return { kind: 'ConversationUpdated', conversationId: wire.conversationId };
   }
 }
 
@@ -104,6 +113,11 @@ export function publishReadPosition(pubsub: PubSub, memberIds: readonly string[]
     lastReadSeq: position.lastReadSeq,
     lastReadMessageId: position.lastReadMessageId,
   });
+}
+
+/** Publishes that a group's title, add policy or roles changed, to its members. */
+export function publishConversationUpdated(pubsub: PubSub, memberIds: readonly string[], conversationId: string) {
+  return pubsub.publish('conversationEvent', memberIds, { type: 'conversationUpdated', conversationId });
 }
 
 /** Publishes who joined and who left to the members after the change (those who joined included). */

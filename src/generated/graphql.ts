@@ -2,7 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserRecord, ConversationRecord, MessageRecord, ReactionRecord, ReadPositionRecord } from '../store/store';
 import type { PresenceRecord } from '../presence/presence';
-import type { TypingChangedRecord, MessageUpdatedRecord, ReadPositionChangedRecord, MembersChangedRecord } from '../conversationEvents/event';
+import type { TypingChangedRecord, MessageUpdatedRecord, ReadPositionChangedRecord, MembersChangedRecord, ConversationUpdatedRecord } from '../conversationEvents/event';
 import type { SessionView } from '../auth/sessions';
 import type { Context } from '../resolvers/context';
 export type Maybe<T> = T | null;
@@ -20,6 +20,10 @@ export type Scalars = {
   DateTime: { input: Date; output: Date; }
 };
 
+export type AddPolicy =
+  | 'ADMINS'
+  | 'ALL_MEMBERS';
+
 export type AuthPayload = {
   __typename?: 'AuthPayload';
   /** When `token` expires. */
@@ -33,6 +37,8 @@ export type AuthPayload = {
 
 export type Conversation = {
   __typename?: 'Conversation';
+  /** Who may add members to a group; null for direct conversations. */
+  addPolicy?: Maybe<AddPolicy>;
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   kind: ConversationKind;
@@ -40,6 +46,8 @@ export type Conversation = {
   /** The viewer's read position, or null if nothing has been read. */
   lastReadMessageId?: Maybe<Scalars['ID']['output']>;
   members: Array<User>;
+  /** Members with their roles, in member order. */
+  memberships: Array<Membership>;
   /** Null unless the viewer muted it; 9999-12-31T23:59:59.999Z for 'until unmuted'. */
   mutedUntil?: Maybe<Scalars['DateTime']['output']>;
   /** Every member's read position (read receipts), in member order. */
@@ -48,6 +56,8 @@ export type Conversation = {
   title?: Maybe<Scalars['String']['output']>;
   /** Messages after the viewer's read position that others sent. */
   unreadCount: Scalars['Int']['output'];
+  /** The viewer's role; null for direct conversations. */
+  viewerRole?: Maybe<MemberRole>;
 };
 
 export type ConversationConnection = {
@@ -62,7 +72,7 @@ export type ConversationEdge = {
   node: Conversation;
 };
 
-export type ConversationEvent = MembersChanged | MessageUpdated | ReadPositionChanged | TypingChanged;
+export type ConversationEvent = ConversationUpdated | MembersChanged | MessageUpdated | ReadPositionChanged | TypingChanged;
 
 export type ConversationKind =
   | 'DIRECT'
@@ -75,11 +85,31 @@ export type ConversationPosition = {
   conversationId: Scalars['ID']['input'];
 };
 
+/** A group's title, add policy or roles changed: `conversation` is the group as it is now. */
+export type ConversationUpdated = {
+  __typename?: 'ConversationUpdated';
+  conversation: Conversation;
+  conversationId: Scalars['ID']['output'];
+};
+
+export type MemberRole =
+  | 'ADMIN'
+  | 'MEMBER'
+  | 'OWNER';
+
 export type MembersChanged = {
   __typename?: 'MembersChanged';
   conversation: Conversation;
   joined: Array<User>;
   left: Array<User>;
+};
+
+export type Membership = {
+  __typename?: 'Membership';
+  joinedAt: Scalars['DateTime']['output'];
+  /** Null for direct conversations. */
+  role?: Maybe<MemberRole>;
+  user: User;
 };
 
 export type Message = {
@@ -220,6 +250,12 @@ export type Mutation = {
   registerPushToken: Scalars['Boolean']['output'];
   /** Removes `userId` from the viewer's friends. Idempotent. */
   removeFriend: Scalars['Boolean']['output'];
+  /**
+   * Removes a member from a group. Owner and admins only (admins cannot remove
+   * the owner or admins). The removed member's subscriptions to the group end
+   * as after leaving; the others hear MembersChanged.
+   */
+  removeGroupMember: Conversation;
   /** Removes the viewer's reaction. Idempotent. NOT_FOUND as for editMessage. */
   removeReaction: Message;
   /**
@@ -248,6 +284,12 @@ export type Mutation = {
    */
   sendMessage: Message;
   /**
+   * Sets a member's role: the owner makes members ADMIN or MEMBER, and makes
+   * another member OWNER (becoming ADMIN); an admin makes members ADMIN.
+   * FORBIDDEN otherwise; members hear it as ConversationUpdated.
+   */
+  setMemberRole: Conversation;
+  /**
    * Shows the viewer as typing in a conversation to its other members, or
    * (typing: false) stops showing it. Not stored; delivered through
    * conversationEvent. An indicator is shown for 6 seconds unless renewed, and
@@ -271,6 +313,11 @@ export type Mutation = {
   unmuteConversation: Conversation;
   /** Removes a push token of the viewer (idempotent). */
   unregisterPushToken: Scalars['Boolean']['output'];
+  /**
+   * Renames a group and/or sets who may add members. Owner and admins only
+   * (FORBIDDEN otherwise); members hear it as ConversationUpdated.
+   */
+  updateGroup: Conversation;
   /** Changes the viewer's display name (same rules as at signUp). */
   updateProfile: User;
 };
@@ -355,6 +402,12 @@ export type MutationRemoveFriendArgs = {
 };
 
 
+export type MutationRemoveGroupMemberArgs = {
+  conversationId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
 export type MutationRemoveReactionArgs = {
   emoji: Scalars['String']['input'];
   messageId: Scalars['ID']['input'];
@@ -376,6 +429,13 @@ export type MutationSendMessageArgs = {
   content: Scalars['String']['input'];
   conversationId: Scalars['ID']['input'];
   replyToId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type MutationSetMemberRoleArgs = {
+  conversationId: Scalars['ID']['input'];
+  role: MemberRole;
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -405,6 +465,13 @@ export type MutationUnmuteConversationArgs = {
 
 export type MutationUnregisterPushTokenArgs = {
   token: Scalars['String']['input'];
+};
+
+
+export type MutationUpdateGroupArgs = {
+  addPolicy?: InputMaybe<AddPolicy>;
+  conversationId: Scalars['ID']['input'];
+  title?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -692,6 +759,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping of union types */
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
   ConversationEvent:
+    | ( ConversationUpdatedRecord )
     | ( MembersChangedRecord )
     | ( MessageUpdatedRecord )
     | ( ReadPositionChangedRecord )
@@ -702,6 +770,7 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AddPolicy: AddPolicy;
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'session' | 'user'> & { session: ResolversTypes['Session'], user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Conversation: ResolverTypeWrapper<ConversationRecord>;
@@ -710,10 +779,13 @@ export type ResolversTypes = {
   ConversationEvent: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ConversationEvent']>;
   ConversationKind: ConversationKind;
   ConversationPosition: ConversationPosition;
+  ConversationUpdated: ResolverTypeWrapper<ConversationUpdatedRecord>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  MemberRole: MemberRole;
   MembersChanged: ResolverTypeWrapper<MembersChangedRecord>;
+  Membership: ResolverTypeWrapper<Omit<Membership, 'user'> & { user: ResolversTypes['User'] }>;
   Message: ResolverTypeWrapper<MessageRecord>;
   MessageConnection: ResolverTypeWrapper<Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }>;
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
@@ -743,10 +815,12 @@ export type ResolversParentTypes = {
   ConversationEdge: Omit<ConversationEdge, 'node'> & { node: ResolversParentTypes['Conversation'] };
   ConversationEvent: ResolversUnionTypes<ResolversParentTypes>['ConversationEvent'];
   ConversationPosition: ConversationPosition;
+  ConversationUpdated: ConversationUpdatedRecord;
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   MembersChanged: MembersChangedRecord;
+  Membership: Omit<Membership, 'user'> & { user: ResolversParentTypes['User'] };
   Message: MessageRecord;
   MessageConnection: Omit<MessageConnection, 'edges'> & { edges: Array<ResolversParentTypes['MessageEdge']> };
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
@@ -774,16 +848,19 @@ export type AuthPayloadResolvers<ContextType = Context, ParentType extends Resol
 };
 
 export type ConversationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation']> = {
+  addPolicy?: Resolver<Maybe<ResolversTypes['AddPolicy']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ConversationKind'], ParentType, ContextType>;
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   lastReadMessageId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  memberships?: Resolver<Array<ResolversTypes['Membership']>, ParentType, ContextType>;
   mutedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   readPositions?: Resolver<Array<ResolversTypes['ReadPosition']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  viewerRole?: Resolver<Maybe<ResolversTypes['MemberRole']>, ParentType, ContextType>;
 };
 
 export type ConversationConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ConversationConnection'] = ResolversParentTypes['ConversationConnection']> = {
@@ -797,7 +874,13 @@ export type ConversationEdgeResolvers<ContextType = Context, ParentType extends 
 };
 
 export type ConversationEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ConversationEvent'] = ResolversParentTypes['ConversationEvent']> = {
-  __resolveType: TypeResolveFn<'MembersChanged' | 'MessageUpdated' | 'ReadPositionChanged' | 'TypingChanged', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ConversationUpdated' | 'MembersChanged' | 'MessageUpdated' | 'ReadPositionChanged' | 'TypingChanged', ParentType, ContextType>;
+};
+
+export type ConversationUpdatedResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ConversationUpdated'] = ResolversParentTypes['ConversationUpdated']> = {
+  conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
+  conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -809,6 +892,12 @@ export type MembersChangedResolvers<ContextType = Context, ParentType extends Re
   joined?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   left?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MembershipResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Membership'] = ResolversParentTypes['Membership']> = {
+  joinedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  role?: Resolver<Maybe<ResolversTypes['MemberRole']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type MessageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
@@ -858,15 +947,18 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType>;
   registerPushToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRegisterPushTokenArgs, 'platform' | 'token'>>;
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
+  removeGroupMember?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationRemoveGroupMemberArgs, 'conversationId' | 'userId'>>;
   removeReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>>;
   renewSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRenewSessionArgs, 'refreshToken'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'sessionId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'content' | 'conversationId'>>;
+  setMemberRole?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationSetMemberRoleArgs, 'conversationId' | 'role' | 'userId'>>;
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'conversationId' | 'typing'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'password' | 'username'>>;
   unblockUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnblockUserArgs, 'userId'>>;
   unmuteConversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationUnmuteConversationArgs, 'conversationId'>>;
   unregisterPushToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnregisterPushTokenArgs, 'token'>>;
+  updateGroup?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType, RequireFields<MutationUpdateGroupArgs, 'conversationId'>>;
   updateProfile?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'displayName'>>;
 };
 
@@ -949,8 +1041,10 @@ export type Resolvers<ContextType = Context> = {
   ConversationConnection?: ConversationConnectionResolvers<ContextType>;
   ConversationEdge?: ConversationEdgeResolvers<ContextType>;
   ConversationEvent?: ConversationEventResolvers<ContextType>;
+  ConversationUpdated?: ConversationUpdatedResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   MembersChanged?: MembersChangedResolvers<ContextType>;
+  Membership?: MembershipResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;

@@ -35,7 +35,8 @@ export type ConversationEventWire =
   | { type: 'typing'; conversationId: string; userId: string; typing: boolean }
   | { type: 'messageUpdated'; message: MessageEvent }
   | { type: 'readPosition'; conversationId: string; userId: string; lastReadSeq: number; lastReadMessageId: string }
-  | { type: 'membersChanged'; conversationId: string; joinedIds: string[]; leftIds: string[] };
+  | { type: 'membersChanged'; conversationId: string; joinedIds: string[]; leftIds: string[] }
+  | { type: 'conversationUpdated'; conversationId: string };
 
 /** A user's presence as it travels on a friend pair's channel. */
 export interface PresenceEvent {

@@ -104,3 +104,8 @@ export async function hashing<T>(ctx: Context, task: () => Promise<T>): Promise<
     throw error;
   }
 }
+
+/** Publishes what a stored change means to subscribers; a failure is logged, never the operation's (see the streams' catch-up). */
+export async function announce(ctx: Context, what: string, publish: () => Promise<void>): Promise<void> {
+  await publish().catch((error: unknown) => ctx.services.log.warn(`publish of ${what} failed`, error));
+}

@@ -1,10 +1,11 @@
-import { badInput, notAMember } from '../contract/errors';
+import { GraphQLError } from 'graphql';
+import { badInput, forbidden, notAMember } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishMembersChanged, publishReadPosition } from '../conversationEvents/event';
-import { publishLeft } from '../messaging/event';
 import type { ConversationPosition } from '../store/store';
 import {
+  announce,
   requireMembership,
   requireNoBlock,
   requireNotBlockedBy,
@@ -13,7 +14,7 @@ import {
   spend,
   viewerId,
 } from './access';
-import type { Context } from './context';
+import { leaveGroup, roleOf } from './groups';
 import { usersOf } from './users';
 import { connection } from './connection';
 import { distinct, pageSize, printableName } from './validate';
@@ -39,11 +40,6 @@ function groupTooLarge(field: string, size: number) {
 
 function checkGroupSize(field: string, size: number): void {
   if (size > limits.groupMax) throw groupTooLarge(field, size);
-}
-
-/** Live word of a change that is stored already: a failed publish is logged, never the mutation's failure. */
-async function announce(ctx: Context, what: string, publish: () => Promise<void>): Promise<void> {
-  await publish().catch((error: unknown) => ctx.services.log.warn(`publish of ${what} failed`, error));
 }
 
 /** Conversations: listing, direct and group creation, membership, read positions. */
@@ -92,6 +88,10 @@ export const conversationResolvers: Resolvers = {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       await spend(ctx, ctx.services.limiters.groups, viewer.id);
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'members can only be added to a group');
+      const control = await ctx.loaders.groupControls.load(conversation.id);
+      if (control?.addPolicy === 'ADMINS' && roleOf(control, conversation.memberIds, viewer.id) === 'MEMBER') {
+        throw forbidden('Only the owner and admins can add members to this group.');
+      }
       const added = distinct(userIds);
       checkGroupSize('userIds', distinct([...conversation.memberIds, ...added]).length);
       await requireUsers(ctx, added);
@@ -123,14 +123,11 @@ export const conversationResolvers: Resolvers = {
       // Not a member, of whatever there is or is not: left already (idempotent), and nothing said about the id.
       if (!conversation?.memberIds.includes(viewer.id)) return true;
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
-      const { store, pubsub } = ctx.services;
-      await store.conversations.removeMember(conversationId, viewer.id);
-      // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
-      await announce(ctx, `leaving ${conversationId}`, () => publishLeft(pubsub, viewer.id, conversationId));
-      const remaining = conversation.memberIds.filter((id) => id !== viewer.id);
-      await announce(ctx, `members of ${conversationId}`, () =>
-        publishMembersChanged(pubsub, remaining, conversationId, { joinedIds: [], leftIds: [viewer.id] }),
-      );
+      // Through the group's control: an owner who leaves hands the group on (groups.ts).
+      await leaveGroup(ctx, conversation).catch((error: unknown) => {
+        // Left meanwhile (another device, a removal): left already.
+        if (!(error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN')) throw error;
+      });
       return true;
     },
 

@@ -6,6 +6,7 @@ import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
 import { presenceResolvers } from './presence';
+import { groupResolvers } from './groups';
 import { notificationResolvers } from './notifications';
 import { pushResolvers } from './push';
 import { sessionResolvers } from './sessions';
@@ -41,4 +42,5 @@ export const resolvers: Resolvers[] = [
   conversationEventResolvers,
   blockingResolvers,
   notificationResolvers,
+  groupResolvers,
 ];

@@ -1,6 +1,13 @@
 import DataLoader from 'dataloader';
 import type { PresenceRecord, PresenceTracker } from '../presence/presence';
-import type { ConversationRecord, MembershipRecord, MessageRecord, Store, UserRecord } from '../store/store';
+import type {
+  ConversationRecord,
+  GroupControl,
+  MembershipRecord,
+  MessageRecord,
+  Store,
+  UserRecord,
+} from '../store/store';
 
 /** A (conversation, user) pair, the key of a membership. */
 export interface MembershipKey {
@@ -19,6 +26,8 @@ export interface Loaders {
   presence: DataLoader<string, PresenceRecord>;
   /** Every member's read position of a conversation: a page of conversations in one store call. */
   readPositions: DataLoader<string, MembershipRecord[]>;
+  /** Each group's owner, admins and add policy; null for a direct conversation. */
+  groupControls: DataLoader<string, GroupControl | null>;
   /** Whether `blockerId` has blocked `blockedId`. */
   blocked: DataLoader<BlockKey, boolean, string>;
 }
@@ -53,6 +62,7 @@ export function createLoaders(
     ),
     presence: new DataLoader((ids) => presence.get(ids), { cache }),
     readPositions: new DataLoader((ids) => store.conversations.readPositions(ids), { cache }),
+    groupControls: new DataLoader((ids) => store.conversations.getControls(ids), { cache }),
     blocked: new DataLoader((keys) => store.blocks.isBlocked(keys), {
       cache,
       cacheKeyFn: (key) => `${key.blockerId}:${key.blockedId}`,

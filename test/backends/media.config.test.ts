@@ -15,7 +15,9 @@ describe('media configuration', () => {
     expect(() => loadConfig({ S3_BUCKET: 'media' })).toThrow(/^S3_REGION is not set/);
     expect(() => loadConfig({ ...S3, S3_ACCESS_KEY_ID: ' ' })).toThrow(/^S3_ACCESS_KEY_ID is not set/);
     expect(() => loadConfig({ S3_SECRET_ACCESS_KEY: 'x' })).toThrow(/^S3_BUCKET is not set/);
-    expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/^S3_BUCKET is needed: S3_ENDPOINT is set/);
+    expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(
+      /^S3_BUCKET is needed: S3_ENDPOINT is set/,
+    );
     expect(() => loadConfig({ ...S3, S3_ENDPOINT: 'minio:9000' })).toThrow(/^S3_ENDPOINT must be/);
     expect(() => loadConfig({ ...S3, S3_FORCE_PATH_STYLE: 'maybe' })).toThrow(/^S3_FORCE_PATH_STYLE/);
     expect(loadConfig({ ...S3, S3_ENDPOINT: 'https://acc.r2.cloudflarestorage.com' }).s3).toEqual({
