@@ -5,11 +5,12 @@ import type { RateLimiter } from '../lib/rateLimit';
 import type { ConversationRecord, UserRecord } from '../store/store';
 import type { Context } from './context';
 
-/** The signed-in user; UNAUTHENTICATED without a valid token for an existing user. */
+/** The signed-in user; UNAUTHENTICATED without a valid token for an existing (not deleted) user. */
 export async function requireViewer(ctx: Context): Promise<UserRecord> {
   const { userId } = checkAuth(ctx.auth, ctx.services.now());
   const user = await ctx.loaders.users.load(userId);
-  if (!user) throw unknownAccount();
+  // A deleted account's sessions are ended; this covers the moment before they are.
+  if (!user || user.deletedAt) throw unknownAccount();
   return user;
 }
 

@@ -3,7 +3,8 @@ import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishMembersChanged, publishReadPosition } from '../conversationEvents/event';
 import { publishLeft } from '../messaging/event';
-import type { ConversationPosition } from '../store/store';
+import type { Services } from '../app/services';
+import type { ConversationPosition, ConversationRecord } from '../store/store';
 import {
   requireMembership,
   requireNoBlock,
@@ -13,7 +14,6 @@ import {
   spend,
   viewerId,
 } from './access';
-import type { Context } from './context';
 import { usersOf } from './users';
 import { connection } from './connection';
 import { distinct, pageSize, printableName } from './validate';
@@ -42,8 +42,33 @@ function checkGroupSize(field: string, size: number): void {
 }
 
 /** Live word of a change that is stored already: a failed publish is logged, never the mutation's failure. */
-async function announce(ctx: Context, what: string, publish: () => Promise<void>): Promise<void> {
+async function announce(
+  ctx: { services: Pick<Services, 'log'> },
+  what: string,
+  publish: () => Promise<void>,
+): Promise<void> {
   await publish().catch((error: unknown) => ctx.services.log.warn(`publish of ${what} failed`, error));
+}
+
+/**
+ * Takes `userId` out of a group they belong to, then tells them and the
+ * members who remain. leaveConversation, and an account's deletion (which has
+ * no request of its own: `ctx` may be just the services).
+ */
+export async function leaveGroup(
+  ctx: { services: Pick<Services, 'store' | 'pubsub' | 'log'> },
+  userId: string,
+  conversation: ConversationRecord,
+): Promise<void> {
+  const { store, pubsub } = ctx.services;
+  const conversationId = conversation.id;
+  await store.conversations.removeMember(conversationId, userId);
+  // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
+  await announce(ctx, `leaving ${conversationId}`, () => publishLeft(pubsub, userId, conversationId));
+  const remaining = conversation.memberIds.filter((id) => id !== userId);
+  await announce(ctx, `members of ${conversationId}`, () =>
+    publishMembersChanged(pubsub, remaining, conversationId, { joinedIds: [], leftIds: [userId] }),
+  );
 }
 
 /** Conversations: listing, direct and group creation, membership, read positions. */
@@ -123,14 +148,7 @@ export const conversationResolvers: Resolvers = {
       // Not a member, of whatever there is or is not: left already (idempotent), and nothing said about the id.
       if (!conversation?.memberIds.includes(viewer.id)) return true;
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
-      const { store, pubsub } = ctx.services;
-      await store.conversations.removeMember(conversationId, viewer.id);
-      // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
-      await announce(ctx, `leaving ${conversationId}`, () => publishLeft(pubsub, viewer.id, conversationId));
-      const remaining = conversation.memberIds.filter((id) => id !== viewer.id);
-      await announce(ctx, `members of ${conversationId}`, () =>
-        publishMembersChanged(pubsub, remaining, conversationId, { joinedIds: [], leftIds: [viewer.id] }),
-      );
+      await leaveGroup(ctx, viewer.id, conversation);
       return true;
     },
 

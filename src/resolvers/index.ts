@@ -1,10 +1,12 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../generated/graphql';
+import { accountResolvers } from './accounts';
 import { blockingResolvers } from './blocking';
 import { conversationEventResolvers } from './conversationEvents';
 import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
+import { moderationResolvers } from './moderation';
 import { presenceResolvers } from './presence';
 import { notificationResolvers } from './notifications';
 import { pushResolvers } from './push';
@@ -41,4 +43,6 @@ export const resolvers: Resolvers[] = [
   conversationEventResolvers,
   blockingResolvers,
   notificationResolvers,
+  moderationResolvers,
+  accountResolvers,
 ];

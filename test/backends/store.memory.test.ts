@@ -1,6 +1,8 @@
 import { createMemoryStore } from '../../src/store/memory';
 import { describeStore } from './store.conformance';
+import { describeModerationStore } from './store.moderation.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
 describeStore('memory', async () => createMemoryStore());
 describeSessionStore('memory', async () => createMemoryStore());
+describeModerationStore('memory', async () => createMemoryStore());

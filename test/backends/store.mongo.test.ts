@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { createMongoStore, ensureIndexes } from '../../src/store/mongo';
+import { createMongoStore, ensureIndexes, migrate } from '../../src/store/mongo';
 import { backendsAvailable, useFerretDBClient } from '../helpers/backends';
 import { describeStore } from './store.conformance';
+import { describeModerationStore } from './store.moderation.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
 const run = backendsAvailable('the MongoDB store suite');
@@ -13,6 +14,12 @@ const run = backendsAvailable('the MongoDB store suite');
   describeStore('mongodb', async () => {
     const db = mongo.current.client.db(`conformance_${randomBytes(4).toString('hex')}`);
     await ensureIndexes(db);
+    return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
+  });
+
+  describeModerationStore('mongodb', async () => {
+    const db = mongo.current.client.db(`moderation_${randomBytes(4).toString('hex')}`);
+    await migrate(db);
     return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
   });
 
