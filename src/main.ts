@@ -10,6 +10,19 @@ import { openBackends } from './app/backends';
 import { createPushSender } from './push/fcm';
 import { startServer } from './server/server';
 
+/**
+ * TEST_KILL_AFTER_DELETION_STEPS=n: the process kills itself (SIGKILL) after
+ * the n-th step of an account deletion, so that a test can see a later start
+ * finish it. For tests only; unset in production.
+ */
+function deletionFault(env: NodeJS.ProcessEnv): ((steps: number) => void) | undefined {
+  const after = Number(env.TEST_KILL_AFTER_DELETION_STEPS);
+  if (!Number.isInteger(after) || after < 1) return undefined;
+  return (steps) => {
+    if (steps >= after) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, { format: config.logFormat });
@@ -36,6 +49,7 @@ async function main(): Promise<void> {
     log,
     pushSender,
     readiness: backends.readiness,
+    afterDeletionStep: deletionFault(process.env),
   });
   const metricsAuth = config.metricsToken ? ' (bearer token required)' : '';
   log.info(

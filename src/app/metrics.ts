@@ -22,6 +22,12 @@ export interface Metrics {
   errors: Counter<'code'>;
   /** Requests refused by a rate limit, by limit. */
   rateLimited: Counter<'limit'>;
+  /** Reports filed, by what was reported (message, user). */
+  reports: Counter<'kind'>;
+  /** Accounts suspended by operators. */
+  suspensions: Counter;
+  /** Account deletions finished by this process. */
+  accountDeletions: Counter;
 }
 
 /** Options of `createMetrics`. */
@@ -86,6 +92,22 @@ export function createMetrics({ pubsubReconnects, processMetrics = true }: Metri
       name: 'chat_rate_limited_total',
       help: 'Requests refused by a rate limit, by limit.',
       labelNames: ['limit'],
+      registers: [registry],
+    }),
+    reports: new Counter({
+      name: 'chat_reports_total',
+      help: 'Reports filed by users, by what was reported (message, user).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    suspensions: new Counter({
+      name: 'chat_suspensions_total',
+      help: 'Accounts suspended by operators.',
+      registers: [registry],
+    }),
+    accountDeletions: new Counter({
+      name: 'chat_account_deletions_total',
+      help: 'Account deletions finished (every step done) by this process.',
       registers: [registry],
     }),
   };

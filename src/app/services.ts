@@ -54,6 +54,8 @@ export interface Services {
     loginFailures: RateLimiter;
     /** One typing announcement per user and conversation every 2 seconds; more are absorbed. */
     typing: RateLimiter;
+    /** reportMessage and reportUser per user. */
+    reports: RateLimiter;
   };
   /** Whose typing indicator is up, by `userId:conversationId`: a stop is announced only after a start. */
   typingShown: Flags;
@@ -63,6 +65,8 @@ export interface Services {
   passwordHashing: ConcurrencyLimit;
   metrics: Metrics;
   now: () => Date;
+  /** Called after each step of an account deletion, with how many this process has done; a test's fault injection. */
+  afterDeletionStep?: (steps: number) => void;
 }
 
 /** What the services of one process are built from; everything but config, store and pubsub has a default. */
@@ -97,6 +101,8 @@ export interface ServiceOptions {
   pushLimits?: Pick<PushNotifierOptions, 'maxPending' | 'concurrency' | 'sendTimeoutMs'>;
   /** The clock. @default () => new Date() */
   now?: () => Date;
+  /** See Services.afterDeletionStep. @default nothing */
+  afterDeletionStep?: (steps: number) => void;
 }
 
 /** Builds every service of one process once: the one place each feature is wired. */
@@ -152,6 +158,7 @@ export function createServices(options: ServiceOptions): Services {
       pushTokens: createRateLimiter({ ...config.pushTokenRate, name: 'push-tokens', redis }),
       loginFailures: createRateLimiter({ ...config.loginFailureRate, name: 'login-failures', redis }),
       typing: createRateLimiter({ burst: 1, perSecond: 1 / limits.typingRenewSeconds, name: 'typing', redis }),
+      reports: createRateLimiter({ ...config.reportRate, name: 'reports', redis }),
     },
     typingShown: redis ? createRedisFlags(redis, { name: 'typing' }) : createMemoryFlags({ name: 'typing' }),
     slots: redis
@@ -161,5 +168,6 @@ export function createServices(options: ServiceOptions): Services {
     passwordHashing: createConcurrencyLimit({ concurrency: 4, maxWaiting: config.passwordHashQueue }),
     metrics: createMetrics({ pubsubReconnects: () => pubsub.reconnects() }),
     now,
+    afterDeletionStep: options.afterDeletionStep,
   };
 }

@@ -8,7 +8,7 @@
  * under `session:<id>`) and its WebSocket connections closed (`tokenRevoked`).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { notFound, unauthenticated } from '../contract/errors';
+import { accountSuspended, notFound, unauthenticated } from '../contract/errors';
 import type { Logger } from '../lib/log';
 import type { PubSub } from '../pubsub/pubsub';
 import type { SessionEndReason, SessionRecord, Store } from '../store/store';
@@ -149,8 +149,16 @@ export function createSessions({
       refreshExpiresAt: refreshExpiry(at),
     });
     switch (result.outcome) {
-      case 'rotated':
+      case 'rotated': {
+        // A suspension stored while this rotation ran ends the session it is ending anyway.
+        const [suspension] = await store.moderation.getSuspensions([result.session.userId]);
+        if (suspension) {
+          await store.sessions.end(result.session.id, now(), 'suspended');
+          await refuseTokensOf(result.session.id, result.session.userId);
+          throw accountSuspended();
+        }
         return grant(result.session, next);
+      }
       case 'reused':
         log.warn('a spent refresh token was presented again: its session is ended', {
           sessionId: result.session.id,
@@ -159,6 +167,7 @@ export function createSessions({
         await refuseTokensOf(result.session.id, result.session.userId);
         throw unauthenticated('Refresh token already used: the session has ended for safety. Log in again.');
       case 'ended':
+        if (result.session.endedBecause === 'suspended') throw accountSuspended();
         throw unauthenticated('The session has ended: log in again.');
       case 'expired':
         throw unauthenticated('Refresh token expired: log in again.');

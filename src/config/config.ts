@@ -69,6 +69,16 @@ export interface Config {
    */
   pushTokenRate: { burst: number; perSecond: number };
   /**
+   * REPORT_RATE_BURST / REPORT_RATE_PER_SECOND: reportMessage and reportUser per user.
+   * @default 10 / 0.01 (10, then one every 100 s)
+   */
+  reportRate: { burst: number; perSecond: number };
+  /**
+   * OPERATORS: usernames (comma-separated) of the accounts that read reports and suspend
+   * accounts. @default none
+   */
+  operators: string[];
+  /**
    * WS_MAX_BUFFERED_BYTES: the most a WebSocket connection may have waiting to be sent (its
    * subscriptions' queued events and the socket's unsent buffer) before it is closed with 1013.
    * @default 8388608 (8 MiB)

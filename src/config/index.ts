@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isLogFormat, isLogLevel } from '../lib/log';
 import { MAX_WORKER_ID } from '../cluster/ids';
+import { limits } from '../contract/limits';
 
 import type { Config } from './config';
 import {
@@ -32,6 +33,20 @@ function accessTokenTtl(env: Env): number {
     throw new ConfigError(`${alias} is the older name of ${name}: set one of them, not both to different values`);
   }
   return aliased;
+}
+
+/** OPERATORS: lowercase usernames, each a valid one. */
+function operators(env: Env): string[] {
+  const names = (optional(env, 'OPERATORS') ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!limits.usernamePattern.test(name)) {
+      throw new ConfigError(`OPERATORS must be usernames separated by commas, got "${name}"`);
+    }
+  }
+  return [...new Set(names)];
 }
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -104,6 +119,11 @@ export function loadConfig(env: Env): Config {
       burst: integer(env, 'PUSH_TOKEN_RATE_BURST', 10, 1, 1_000_000),
       perSecond: positive(env, 'PUSH_TOKEN_RATE_PER_SECOND', 0.1),
     },
+    reportRate: {
+      burst: integer(env, 'REPORT_RATE_BURST', 10, 1, 1_000_000),
+      perSecond: positive(env, 'REPORT_RATE_PER_SECOND', 0.01),
+    },
+    operators: operators(env),
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxConnectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 100, 1, 10_000_000),

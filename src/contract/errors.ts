@@ -46,6 +46,11 @@ export function notFound(kind: string, id: string): GraphQLError {
   return coded(ErrorCode.NotFound, `No ${kind} with id "${id}".`, { id });
 }
 
+/** A suspended account's logIn or renewSession. */
+export function accountSuspended(): GraphQLError {
+  return forbidden('account suspended');
+}
+
 /**
  * A conversation the viewer does not belong to, whether it exists or not: one
  * answer for both, naming no id, so that trying ids tells a stranger nothing.

@@ -28,6 +28,8 @@ export const limits = {
   sessionsMax: 100,
   /** Users one user may have blocked at once. */
   blocksMax: 1000,
+  /** A report's note and a suspension's reason, in Unicode code points. */
+  reportNoteMax: 1000,
   /** Distinct emoji on one message. */
   reactionsMax: 20,
   /** How long a typing indicator is shown unless renewed. */

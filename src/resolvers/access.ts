@@ -5,11 +5,12 @@ import type { RateLimiter } from '../lib/rateLimit';
 import type { ConversationRecord, UserRecord } from '../store/store';
 import type { Context } from './context';
 
-/** The signed-in user; UNAUTHENTICATED without a valid token for an existing user. */
+/** The signed-in user; UNAUTHENTICATED without a valid token for an existing (not deleted) user. */
 export async function requireViewer(ctx: Context): Promise<UserRecord> {
   const { userId } = checkAuth(ctx.auth, ctx.services.now());
   const user = await ctx.loaders.users.load(userId);
-  if (!user) throw unknownAccount();
+  // A deleted account's sessions are ended; this covers the moment before they are.
+  if (!user || user.deletedAt) throw unknownAccount();
   return user;
 }
 
@@ -106,6 +107,10 @@ export async function hashing<T>(ctx: Context, task: () => Promise<T>): Promise<
 }
 
 /** Publishes what a stored change means to subscribers; a failure is logged, never the operation's (see the streams' catch-up). */
-export async function announce(ctx: Context, what: string, publish: () => Promise<void>): Promise<void> {
+export async function announce(
+  ctx: { services: Pick<Context['services'], 'log'> },
+  what: string,
+  publish: () => Promise<void>,
+): Promise<void> {
   await publish().catch((error: unknown) => ctx.services.log.warn(`publish of ${what} failed`, error));
 }

@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import { badInput, forbidden, notAMember } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
@@ -123,11 +122,10 @@ export const conversationResolvers: Resolvers = {
       // Not a member, of whatever there is or is not: left already (idempotent), and nothing said about the id.
       if (!conversation?.memberIds.includes(viewer.id)) return true;
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
-      // Through the group's control: an owner who leaves hands the group on (groups.ts).
-      await leaveGroup(ctx, conversation).catch((error: unknown) => {
-        // Left meanwhile (another device, a removal): left already.
-        if (!(error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN')) throw error;
-      });
+      // Through the group's control: an owner who leaves hands the group on (groups.ts). Not a member
+      // any more (another device, a removal meanwhile): left already.
+      await leaveGroup(ctx, viewer.id, conversation);
+      ctx.loaders.conversations.clear(conversationId);
       return true;
     },
 

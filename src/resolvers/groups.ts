@@ -13,6 +13,7 @@ import { publishLeft } from '../messaging/event';
 import { longestStanding } from '../store/control';
 import type { AddPolicy, ControlDecision, ConversationRecord, GroupControl, MemberRole } from '../store/store';
 import { announce, requireMembership, viewerId } from './access';
+import type { Services } from '../app/services';
 import type { Context } from './context';
 import { printableName } from './validate';
 
@@ -101,7 +102,11 @@ async function change(ctx: Context, conversation: ConversationRecord, action: Gr
 }
 
 /** Tells the one who left or was removed, and the members who stay. */
-export async function announceLeaving(ctx: Context, after: ConversationRecord, leftId: string): Promise<void> {
+export async function announceLeaving(
+  ctx: { services: Pick<Services, 'pubsub' | 'log'> },
+  after: ConversationRecord,
+  leftId: string,
+): Promise<void> {
   const { pubsub } = ctx.services;
   // Stored: a lost publish is made up by the membership check of the streams' next catch-up.
   await announce(ctx, `leaving ${after.id}`, () => publishLeft(pubsub, leftId, after.id));
@@ -110,10 +115,23 @@ export async function announceLeaving(ctx: Context, after: ConversationRecord, l
   );
 }
 
-/** A group's member leaves it (leaveConversation), handing ownership on if they owned it. */
-export async function leaveGroup(ctx: Context, conversation: ConversationRecord): Promise<void> {
-  const after = await change(ctx, conversation, { kind: 'leave' });
-  await announceLeaving(ctx, after, viewerId(ctx));
+/**
+ * `userId` leaves a group (leaveConversation, an account's deletion, which
+ * has no request of its own), handing ownership on if they owned it. False
+ * if they were not a member (left already).
+ */
+export async function leaveGroup(
+  ctx: { services: Pick<Services, 'store' | 'pubsub' | 'log'> },
+  userId: string,
+  conversation: ConversationRecord,
+): Promise<boolean> {
+  const outcome = await ctx.services.store.conversations.changeControl(
+    conversation.id,
+    decide(userId, { kind: 'leave' }),
+  );
+  if (outcome.status !== 'ok') return false;
+  await announceLeaving(ctx, outcome.conversation, userId);
+  return true;
 }
 
 export const groupResolvers: Resolvers = {

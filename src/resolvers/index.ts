@@ -1,10 +1,12 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../generated/graphql';
+import { accountResolvers } from './accounts';
 import { blockingResolvers } from './blocking';
 import { conversationEventResolvers } from './conversationEvents';
 import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
 import { messageResolvers } from './messages';
+import { moderationResolvers } from './moderation';
 import { presenceResolvers } from './presence';
 import { groupResolvers } from './groups';
 import { notificationResolvers } from './notifications';
@@ -43,4 +45,6 @@ export const resolvers: Resolvers[] = [
   blockingResolvers,
   notificationResolvers,
   groupResolvers,
+  moderationResolvers,
+  accountResolvers,
 ];

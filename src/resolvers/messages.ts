@@ -49,7 +49,7 @@ async function positionSeqs(
  * NOT_FOUND when there is no such message, and the same error, word for word,
  * when it is in a conversation of others, so that ids reveal nothing.
  */
-async function requireMessage(ctx: Context, messageId: string) {
+export async function requireMessage(ctx: Context, messageId: string) {
   const viewer = await requireViewer(ctx);
   const message = await ctx.loaders.messages.load(messageId);
   const conversation = message && (await ctx.loaders.conversations.load(message.conversationId));

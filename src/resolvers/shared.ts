@@ -29,4 +29,5 @@ export const viewerIndependentFields: ReadonlySet<string> = new Set([
   'User.id',
   'User.username',
   'User.displayName',
+  'User.deleted',
 ]);

@@ -1,6 +1,6 @@
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import { checkAuth, unknownAccount } from '../auth/session';
-import { badInput, conflict, forbidden, notFound, unauthenticated } from '../contract/errors';
+import { accountSuspended, badInput, conflict, forbidden, notFound, unauthenticated } from '../contract/errors';
 import { limits } from '../contract/limits';
 import type { Resolvers } from '../generated/graphql';
 import { publishFriendsChanged } from '../presence/events';
@@ -98,8 +98,11 @@ export const userResolvers: Resolvers = {
         await services.limiters.loginFailures.refund(account);
         throw error;
       }
-      if (!user) throw refused;
+      // A deleted account is gone, whatever the password.
+      if (!user || user.deletedAt) throw refused;
       await services.limiters.loginFailures.refund(account);
+      const [suspension] = await services.store.moderation.getSuspensions([user.id]);
+      if (suspension) throw accountSuspended();
       return authPayload(await services.sessions.start(user.id, deviceNameFor(ctx, deviceName)), user);
     },
 
@@ -162,6 +165,7 @@ export const userResolvers: Resolvers = {
   },
 
   User: {
+    deleted: (user) => user.deletedAt !== null,
     presence: (user, _args, ctx) => visiblePresence(ctx, optionalViewerId(ctx), user.id),
   },
 };

@@ -102,3 +102,17 @@ export function pageSize(field: string, value: number | null | undefined): numbe
 export function distinct(ids: readonly string[]): string[] {
   return [...new Set(ids)];
 }
+
+/**
+ * Free text for operators (a report's note, a suspension's reason): trimmed,
+ * at most `limits.reportNoteMax` code points, no lone surrogates; null when empty.
+ */
+export function moderationText(field: string, value: string | null | undefined): string | null {
+  const text = value?.trim() ?? '';
+  if (text === '') return null;
+  if (codePointLength(text) > limits.reportNoteMax) {
+    throw badInput(field, `must be at most ${limits.reportNoteMax} characters`);
+  }
+  if (hasLoneSurrogates(text)) throw badInput(field, 'must be valid Unicode text');
+  return text;
+}

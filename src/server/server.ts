@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { ConfigError } from '../config';
 import { cutOffWhenStalled } from '../lib/stalledWrites';
 import { resolvers } from '../resolvers';
+import { resumeAccountDeletions, stopAccountDeletions } from '../resolvers/accountDeletion';
 import { loadTypeDefs } from '../schema';
 import { createErrorFormatter } from './formatError';
 import { createApollo, MAX_PAYLOAD_BYTES } from './http';
@@ -168,6 +169,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Media URLs this server answers point here, unless MEDIA_PUBLIC_URL says where clients reach it.
   services.media.served?.setOrigin(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const registration = services.discovery.register(config.publicUrl ?? wsUrl, () => connections.open);
+  // Deletions an earlier process left half-way are finished in the background.
+  void resumeAccountDeletions(services).catch((error: unknown) =>
+    log.warn('account deletion: the start-up sweep failed', error),
+  );
 
   let stopping: Promise<void> | null = null;
   return {
@@ -180,6 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (stopping ??= registration
         .stop()
         .then(() => apollo.stop())
+        .then(() => stopAccountDeletions(services))
         .then(() => metricsListener?.stop())
         .then(() => {
           services.push.close();

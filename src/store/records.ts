@@ -7,6 +7,8 @@ export interface UserRecord {
   username: string;
   displayName: string;
   createdAt: Date;
+  /** When the account was deleted (it is then a "Deleted user", its username still taken); null if not. */
+  deletedAt: Date | null;
 }
 
 /** Direct (exactly two members, for ever) or group (1 to 100 members). */
@@ -125,13 +127,7 @@ export interface PushTokenRecord {
 }
 
 /** Input of `users.create`. */
-export interface NewUser {
-  id: string;
-  username: string;
-  displayName: string;
-  passwordHash: string;
-  createdAt: Date;
-}
+export type NewUser = Omit<UserRecord, 'deletedAt'> & { passwordHash: string };
 
 /** Input of `messages.append`; the store assigns `seq`. */
 export type NewMessage = Omit<
@@ -174,8 +170,11 @@ export type AddMembersResult =
   | { status: 'not-a-group' }
   | { status: 'too-many'; memberCount: number };
 
-/** Why a session ended: the user logged out, it was revoked, or a spent refresh token came back. */
-export type SessionEndReason = 'logOut' | 'revoked' | 'reuse';
+/**
+ * Why a session ended: the user logged out, it was revoked, a spent refresh
+ * token came back, an operator suspended the account, or its owner deleted it.
+ */
+export type SessionEndReason = 'logOut' | 'revoked' | 'reuse' | 'suspended' | 'deleted';
 
 /** One signed-in device. The store keeps only hashes of its refresh tokens. */
 export interface SessionRecord {
@@ -209,3 +208,46 @@ export interface NewSession {
 export type RotateResult =
   | { outcome: 'rotated' | 'reused' | 'ended' | 'expired'; session: SessionRecord }
   | { outcome: 'unknown' };
+
+/** Why a user reported a message or a user (the contract's ReportReason). */
+export type ReportReason = 'SPAM' | 'HARASSMENT' | 'HATE' | 'SEXUAL' | 'VIOLENCE' | 'SELF_HARM' | 'OTHER';
+
+/** A report filed by a user, for operators to read. */
+export interface ReportRecord {
+  /** Snowflake id. */
+  id: string;
+  reporterId: string;
+  reason: ReportReason;
+  note: string | null;
+  /** The reported user: the one named, or the reported message's sender. */
+  reportedUserId: string;
+  /** The reported message as it was when reported (later edits and deletion leave it); null for a report of a user. */
+  message: MessageRecord | null;
+  createdAt: Date;
+}
+
+/** Position in the list of reports (newest first). */
+export interface ReportPosition {
+  createdAt: Date;
+  id: string;
+}
+
+/** An operator suspended an account: its sessions end and it cannot log in. */
+export interface SuspensionRecord {
+  userId: string;
+  /** The operator's user id. */
+  by: string;
+  reason: string;
+  at: Date;
+}
+
+/**
+ * An account's deletion, from its start (the owner asked, with the password)
+ * until every step is done; what drives the steps again after a crash.
+ */
+export interface AccountDeletionRecord {
+  userId: string;
+  startedAt: Date;
+  /** Null until every step is done. */
+  finishedAt: Date | null;
+}

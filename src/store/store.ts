@@ -33,6 +33,10 @@ import type {
   GroupControl,
   ControlDecision,
   ControlOutcome,
+  ReportRecord,
+  ReportPosition,
+  SuspensionRecord,
+  AccountDeletionRecord,
 } from './records';
 
 export * from './records';
@@ -48,6 +52,11 @@ export interface UserStore {
   setDisplayName(id: string, displayName: string): Promise<UserRecord | null>;
   /** Users whose username starts with the (lowercase) prefix, in username order. */
   searchByPrefix(prefix: string, limit: number): Promise<UserRecord[]>;
+  /**
+   * Turns the account into a "Deleted user": sets `deletedAt` (the first time
+   * stays) and the display name. The username stays taken. `null` if unknown.
+   */
+  markDeleted(id: string, at: Date, displayName: string): Promise<UserRecord | null>;
 }
 
 /** The directed "has added as a friend" relation; friends are mutual pairs. */
@@ -139,6 +148,8 @@ export interface MessageStore {
   react(id: string, userId: string, emoji: string, at: Date, maxDistinct: number): Promise<MessageChange>;
   /** Removes `userId`'s reaction with `emoji`; idempotent. */
   unreact(id: string, userId: string, emoji: string): Promise<MessageChange>;
+  /** Up to `limit` messages of the sender, in any conversation, that are not deleted; in no particular order. */
+  listUndeletedBySender(senderId: string, limit: number): Promise<MessageRecord[]>;
 }
 
 /** Blocks: a directed "has blocked" relation. */
@@ -172,6 +183,8 @@ export interface PushTokenStore {
   unregister(userId: string, token: string): Promise<void>;
   /** The tokens the users hold now, in no particular order. */
   listForUsers(userIds: readonly string[]): Promise<PushTokenRecord[]>;
+  /** Removes every token the user holds. Idempotent. */
+  unregisterAll(userId: string): Promise<void>;
 }
 
 /**
@@ -216,6 +229,32 @@ export interface SessionStore {
   endAllForUser(userId: string, now: Date, because: SessionEndReason): Promise<string[]>;
 }
 
+/** Reports for operators, and the accounts they suspended. */
+export interface ModerationStore {
+  /** Stores a report (its message snapshot a copy); throws if the id is taken. */
+  addReport(report: ReportRecord): Promise<void>;
+  /** Reports newest first (createdAt, then id, descending), starting after `after`. */
+  listReports(page: { first: number; after?: ReportPosition }): Promise<ReportRecord[]>;
+  /**
+   * Suspends the account unless it is suspended: the first suspension stays.
+   * The suspension in force, and whether this call made it.
+   */
+  suspend(suspension: SuspensionRecord): Promise<{ suspension: SuspensionRecord; created: boolean }>;
+  /** Each user's suspension, `null` where none, in key order (the DataLoader contract). */
+  getSuspensions(userIds: readonly string[]): Promise<(SuspensionRecord | null)[]>;
+}
+
+/** Account deletions in progress and done: the record that drives a deletion's steps to the end. */
+export interface AccountDeletionStore {
+  /** Records that the user's deletion has started, unless it has (the first start stays); the record. */
+  start(userId: string, at: Date): Promise<AccountDeletionRecord>;
+  get(userId: string): Promise<AccountDeletionRecord | null>;
+  /** Records that every step is done. Idempotent. */
+  finish(userId: string, at: Date): Promise<void>;
+  /** Up to `limit` deletions started and not finished, oldest first. */
+  listUnfinished(limit: number): Promise<AccountDeletionRecord[]>;
+}
+
 /** Everything the service persists. */
 export interface Store {
   users: UserStore;
@@ -225,6 +264,8 @@ export interface Store {
   pushTokens: PushTokenStore;
   blocks: BlockStore;
   sessions: SessionStore;
+  moderation: ModerationStore;
+  deletions: AccountDeletionStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -257,6 +298,8 @@ export function wrapStore(store: Store, around: (call: () => Promise<unknown>) =
     pushTokens: wrap(store.pushTokens),
     blocks: wrap(store.blocks),
     sessions: wrap(store.sessions),
+    moderation: wrap(store.moderation),
+    deletions: wrap(store.deletions),
     close: () => store.close(),
   };
 }

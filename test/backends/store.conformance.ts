@@ -75,7 +75,7 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
 
       it('creates users, refuses a taken username, and finds credentials', async () => {
         const u = await newUser('alice');
-        expect(u).toEqual({ id: u.id, username: 'alice', displayName: 'ALICE', createdAt: t0 });
+        expect(u).toEqual({ id: u.id, username: 'alice', displayName: 'ALICE', createdAt: t0, deletedAt: null });
         expect(
           await store.users.create({
             id: ids.next(),
@@ -249,8 +249,12 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
           joinedSeq: 0,
           lastReadSeq: 0,
           lastReadMessageId: null,
+          mutedUntil: null,
+          // The creator joined when the group was made; later members when they were added.
+          joinedAt: g.createdAt,
         });
         expect(mb).toMatchObject({ joinedSeq: 2, lastReadSeq: 0 });
+        expect(mb!.joinedAt!.getTime()).toBeGreaterThan(g.createdAt.getTime());
         expect(none).toBeNull();
         expect(await store.conversations.markRead(g.id, b.id, 2, m2.id)).toMatchObject({
           membership: { lastReadSeq: 2, lastReadMessageId: m2.id },

@@ -1,8 +1,10 @@
 import { createMemoryStore } from '../../src/store/memory';
 import { describeGroupControl } from './store.control.conformance';
 import { describeStore } from './store.conformance';
+import { describeModerationStore } from './store.moderation.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
 describeStore('memory', async () => createMemoryStore());
 describeSessionStore('memory', async () => createMemoryStore());
 describeGroupControl('memory', async () => createMemoryStore());
+describeModerationStore('memory', async () => createMemoryStore());

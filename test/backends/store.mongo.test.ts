@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { createMongoStore, ensureIndexes } from '../../src/store/mongo';
+import { createMongoStore, ensureIndexes, migrate } from '../../src/store/mongo';
 import { backendsAvailable, useFerretDBClient } from '../helpers/backends';
 import { describeGroupControl } from './store.control.conformance';
 import { describeStore } from './store.conformance';
+import { describeModerationStore } from './store.moderation.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
 const run = backendsAvailable('the MongoDB store suite');
@@ -21,13 +22,13 @@ const run = backendsAvailable('the MongoDB store suite');
     'mongodb',
     async () => {
       const db = mongo.current.client.db(`control_${randomBytes(4).toString('hex')}`);
-      await ensureIndexes(db);
+      await migrate(db);
       return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
     },
     async () => {
       const name = `control_pair_${randomBytes(4).toString('hex')}`;
       const first = mongo.current.client.db(name);
-      await ensureIndexes(first);
+      await migrate(first);
       const other = await new MongoClient(mongo.current.url).connect();
       return {
         stores: [createMongoStore(first), createMongoStore(other.db(name))],
@@ -38,6 +39,12 @@ const run = backendsAvailable('the MongoDB store suite');
       };
     },
   );
+
+  describeModerationStore('mongodb', async () => {
+    const db = mongo.current.client.db(`moderation_${randomBytes(4).toString('hex')}`);
+    await migrate(db);
+    return createMongoStore(db, { onClose: async () => void (await db.dropDatabase()) });
+  });
 
   describeSessionStore(
     'mongodb',

@@ -1,8 +1,10 @@
 import type { Store } from '../store';
 import { createMemoryBlockStore } from './blocks';
 import { createMemoryConversationStore } from './conversations';
+import { createMemoryAccountDeletionStore } from './deletions';
 import { createMemoryFriendStore } from './friends';
 import { createMemoryMessageStore } from './messages';
+import { createMemoryModerationStore } from './moderation';
 import { createMemoryPushTokenStore } from './pushTokens';
 import { createMemorySessionStore } from './sessions';
 import { createTables } from './tables';
@@ -23,6 +25,8 @@ export function createMemoryStore(): Store {
     pushTokens: createMemoryPushTokenStore(t),
     blocks: createMemoryBlockStore(t),
     sessions: createMemorySessionStore(t),
+    moderation: createMemoryModerationStore(t),
+    deletions: createMemoryAccountDeletionStore(t),
     async close() {},
   };
 }

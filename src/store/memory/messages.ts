@@ -116,5 +116,13 @@ export function createMemoryMessageStore(t: Tables): MessageStore {
       }
       return { status: 'ok', message: copyMessage(message) };
     },
+    async listUndeletedBySender(senderId, limit) {
+      const found: MessageRecord[] = [];
+      for (const m of t.messagesById.values()) {
+        if (found.length >= limit) break;
+        if (m.senderId === senderId && !m.deletedAt) found.push(copyMessage(m));
+      }
+      return found;
+    },
   };
 }

@@ -30,6 +30,9 @@ export function createMemoryPushTokenStore(t: Tables): PushTokenStore {
     async unregister(userId, token) {
       if (t.pushTokens.get(token)?.record.userId === userId) dropPushToken(t, token);
     },
+    async unregisterAll(userId) {
+      for (const token of [...(t.pushTokensByUser.get(userId) ?? [])]) dropPushToken(t, token);
+    },
     async listForUsers(userIds) {
       return [...new Set(userIds)].flatMap((userId) =>
         [...(t.pushTokensByUser.get(userId) ?? [])].map((token) => ({ ...t.pushTokens.get(token)!.record })),

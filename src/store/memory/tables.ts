@@ -5,12 +5,15 @@
  * share one database's collections.
  */
 import type {
+  AccountDeletionRecord,
   ConversationRecord,
   GroupControl,
   MembershipRecord,
   MessageRecord,
   PushTokenRecord,
+  ReportRecord,
   SessionRecord,
+  SuspensionRecord,
   UserRecord,
 } from '../store';
 
@@ -43,6 +46,12 @@ export interface Tables {
   sessionTokens: Map<string, { sessionId: string; generation: number }>;
   /** userId -> ids of their sessions. */
   sessionIdsByUser: Map<string, Set<string>>;
+  /** Reports by id. */
+  reports: Map<string, ReportRecord>;
+  /** userId -> their suspension. */
+  suspensions: Map<string, SuspensionRecord>;
+  /** userId -> their account's deletion. */
+  deletions: Map<string, AccountDeletionRecord>;
 }
 
 /** Empty tables, for one store. */
@@ -65,6 +74,9 @@ export function createTables(): Tables {
     sessions: new Map(),
     sessionTokens: new Map(),
     sessionIdsByUser: new Map(),
+    reports: new Map(),
+    suspensions: new Map(),
+    deletions: new Map(),
   };
 }
 

@@ -14,6 +14,7 @@ export function createMemoryUserStore(t: Tables): UserStore {
         username: input.username,
         displayName: input.displayName,
         createdAt: input.createdAt,
+        deletedAt: null,
       };
       t.users.set(user.id, { user, passwordHash: input.passwordHash });
       t.userIdByName.set(user.username, user.id);
@@ -33,6 +34,13 @@ export function createMemoryUserStore(t: Tables): UserStore {
     async setDisplayName(id, displayName) {
       const entry = t.users.get(id);
       if (!entry) return null;
+      entry.user.displayName = displayName;
+      return copyUser(entry.user);
+    },
+    async markDeleted(id, at, displayName) {
+      const entry = t.users.get(id);
+      if (!entry) return null;
+      entry.user.deletedAt ??= at;
       entry.user.displayName = displayName;
       return copyUser(entry.user);
     },

@@ -9,13 +9,18 @@ import type {
   MembershipRecord,
   MessageRecord,
   PushTokenRecord,
+  ReportRecord,
   SessionEndReason,
   SessionRecord,
   UserRecord,
 } from '../store';
 
-/** A user and their password hash; `_id` is the user id. */
-export type UserDoc = Omit<UserRecord, 'id'> & { _id: string; passwordHash: string };
+/** A user and their password hash; `_id` is the user id. `deletedAt` is absent until the account is deleted. */
+export type UserDoc = Omit<UserRecord, 'id' | 'deletedAt'> & {
+  _id: string;
+  passwordHash: string;
+  deletedAt?: Date | null;
+};
 
 /** One directed "has added" edge; `_id` is `${userId}:${friendId}`. */
 export interface FriendDoc {
@@ -153,6 +158,27 @@ export interface GroupControlDoc {
   removeDone?: boolean;
 }
 
+/** A report; `_id` is its Snowflake id. The message snapshot is stored whole, as the record has it. */
+export type ReportDoc = Omit<ReportRecord, 'id'> & { _id: string };
+
+/** An account's suspension; `_id` is the user id, so that the first suspension is the one that stays. */
+export interface SuspensionDoc {
+  _id: string;
+  by: string;
+  reason: string;
+  at: Date;
+}
+
+/**
+ * An account's deletion; `_id` is the user id. Inserted when it starts;
+ * `finishedAt` is set once every step is done (absent until then).
+ */
+export interface AccountDeletionDoc {
+  _id: string;
+  startedAt: Date;
+  finishedAt?: Date | null;
+}
+
 /** The collections of a chat database. */
 export function collections(db: Db) {
   return {
@@ -169,6 +195,9 @@ export function collections(db: Db) {
     sessionTokens: db.collection<SessionTokenDoc>('sessionTokens'),
     sessionEnds: db.collection<SessionEndDoc>('sessionEnds'),
     groupControls: db.collection<GroupControlDoc>('groupControls'),
+    reports: db.collection<ReportDoc>('reports'),
+    suspensions: db.collection<SuspensionDoc>('suspensions'),
+    accountDeletions: db.collection<AccountDeletionDoc>('accountDeletions'),
   };
 }
 
@@ -200,7 +229,22 @@ export async function ensureIndexes(db: Db): Promise<void> {
     c.sessions.createIndex({ userId: 1 }, { name: 'userId' }),
     c.sessionTokens.createIndex({ sessionId: 1, generation: 1 }, { unique: true, name: 'session_generation_unique' }),
     c.sessionEnds.createIndex({ userId: 1 }, { name: 'userId' }),
-    c.groupControls.createIndex({ conversationId: 1, version: -1 }, { name: 'conversation_version' }),
+  ]);
+}
+
+/** The indexes of reports and account deletions (migration 2). Idempotent. */
+/** The index of group control versions (migration 3): the newest version of a group is read on every change. */
+export async function ensureGroupControlIndexes(db: Db): Promise<void> {
+  await collections(db).groupControls.createIndex({ conversationId: 1, version: -1 }, { name: 'conversation_version' });
+}
+
+export async function ensureModerationIndexes(db: Db): Promise<void> {
+  const c = collections(db);
+  await Promise.all([
+    c.reports.createIndex({ createdAt: -1, _id: -1 }, { name: 'newest' }),
+    // What an account's deletion pages through: the sender's messages.
+    c.messages.createIndex({ senderId: 1 }, { name: 'senderId' }),
+    c.accountDeletions.createIndex({ finishedAt: 1, startedAt: 1 }, { name: 'unfinished' }),
   ]);
 }
 

@@ -18,15 +18,17 @@ import { UnavailableError } from '../../lib/unavailable';
 import { wrapStore, type Store } from '../store';
 import { createBlockStore } from './blocks';
 import { createConversationStore } from './conversations';
+import { createAccountDeletionStore } from './deletions';
 import { collections } from './documents';
 import { createFriendStore } from './friends';
 import { createMessageStore, type MessageStoreOptions } from './messages';
 import { migrate } from './migrations';
+import { createModerationStore } from './moderation';
 import { createPushTokenStore } from './pushTokens';
 import { createSessionStore } from './sessions';
 import { createUserStore } from './users';
 
-export { collections, ensureIndexes } from './documents';
+export { collections, ensureIndexes, ensureModerationIndexes } from './documents';
 export { migrate, migrations, MigrationError, type Migration } from './migrations';
 
 /** Options of `createMongoStore`. */
@@ -59,6 +61,8 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     pushTokens: createPushTokenStore(c),
     blocks: createBlockStore(c),
     sessions: createSessionStore(c),
+    moderation: createModerationStore(c),
+    deletions: createAccountDeletionStore(c),
     async close() {
       await options.onClose?.();
     },

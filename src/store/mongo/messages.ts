@@ -123,5 +123,11 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
     delete: (id, deletedAt) => deleteMessage(c, maxAppendAttempts, id, deletedAt),
     react: (id, userId, emoji, at, maxDistinct) => react(c, id, userId, emoji, at, maxDistinct),
     unreact: (id, userId, emoji) => unreact(c, id, userId, emoji),
+    async listUndeletedBySender(senderId, limit) {
+      if (limit <= 0) return [];
+      // deletedAt null matches documents without it too (messages stored before edits existed).
+      const docs = await c.messages.find({ senderId, deletedAt: null }).limit(limit).toArray();
+      return docs.map(toMessage);
+    },
   };
 }

@@ -10,7 +10,7 @@
  */
 import type { Db } from 'mongodb';
 import type { Logger } from '../../lib/log';
-import { ensureIndexes, isDuplicateKey } from './documents';
+import { ensureGroupControlIndexes, ensureIndexes, ensureModerationIndexes, isDuplicateKey } from './documents';
 
 /** One step of the database's history. */
 export interface Migration {
@@ -34,7 +34,13 @@ interface MigrationDoc {
  * shipped. Version 1 is the indexes as created before versions were recorded,
  * so a database from then is simply recorded at 1.
  */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'indexes', up: ensureIndexes }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'indexes', up: ensureIndexes },
+  // Indexes only: releases before it never read these collections, and find messages without the new index.
+  { version: 2, name: 'reports and account deletions', up: ensureModerationIndexes },
+  // Indexes only: the collection is new; memberships without joinedAt read as joined at the group's creation.
+  { version: 3, name: 'group control versions', up: ensureGroupControlIndexes },
+];
 
 /** A step that failed; the process should not serve on a database half-way through it. */
 export class MigrationError extends Error {

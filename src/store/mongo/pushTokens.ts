@@ -27,6 +27,9 @@ export function createPushTokenStore(c: Collections): PushTokenStore {
     async unregister(userId, token) {
       await c.pushTokens.deleteOne({ _id: token, userId });
     },
+    async unregisterAll(userId) {
+      await c.pushTokens.deleteMany({ userId });
+    },
     async listForUsers(userIds) {
       if (userIds.length === 0) return [];
       const docs = await c.pushTokens.find({ userId: { $in: [...userIds] } }).toArray();

@@ -2,7 +2,7 @@ import { idInUse, type UserRecord, type UserStore } from '../store';
 import { byIds, duplicateOn, isDuplicateKey, type Collections, type UserDoc } from './documents';
 
 function toUser({ _id, passwordHash: _hash, ...fields }: UserDoc): UserRecord {
-  return { id: _id, ...fields };
+  return { id: _id, ...fields, deletedAt: fields.deletedAt ?? null };
 }
 
 /** Accounts in the `users` collection; usernames are unique by index. */
@@ -29,6 +29,12 @@ export function createUserStore(c: Collections): UserStore {
       return doc ? { user: toUser(doc), passwordHash: doc.passwordHash } : null;
     },
     async setDisplayName(id, displayName) {
+      const doc = await c.users.findOneAndUpdate({ _id: id }, { $set: { displayName } }, { returnDocument: 'after' });
+      return doc ? toUser(doc) : null;
+    },
+    async markDeleted(id, at, displayName) {
+      // Two steps, each idempotent: the first deletion time stays.
+      await c.users.updateOne({ _id: id, deletedAt: null }, { $set: { deletedAt: at } });
       const doc = await c.users.findOneAndUpdate({ _id: id }, { $set: { displayName } }, { returnDocument: 'after' });
       return doc ? toUser(doc) : null;
     },
