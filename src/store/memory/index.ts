@@ -6,6 +6,7 @@ import { createMemoryMessageStore } from './messages';
 import { createMemoryPushTokenStore } from './pushTokens';
 import { createMemorySessionStore } from './sessions';
 import { createTables } from './tables';
+import { createMemoryUploadStore } from './uploads';
 import { createMemoryUserStore } from './users';
 
 /**
@@ -23,6 +24,7 @@ export function createMemoryStore(): Store {
     pushTokens: createMemoryPushTokenStore(t),
     blocks: createMemoryBlockStore(t),
     sessions: createMemorySessionStore(t),
+    uploads: createMemoryUploadStore(t),
     async close() {},
   };
 }

@@ -10,6 +10,7 @@ import type {
   MessageRecord,
   PushTokenRecord,
   SessionRecord,
+  UploadRecord,
   UserRecord,
 } from '../store';
 
@@ -40,6 +41,8 @@ export interface Tables {
   sessionTokens: Map<string, { sessionId: string; generation: number }>;
   /** userId -> ids of their sessions. */
   sessionIdsByUser: Map<string, Set<string>>;
+  /** uploadId -> the upload, its claim (`holder`) included. */
+  uploads: Map<string, UploadRecord>;
 }
 
 /** Empty tables, for one store. */
@@ -61,6 +64,7 @@ export function createTables(): Tables {
     sessions: new Map(),
     sessionTokens: new Map(),
     sessionIdsByUser: new Map(),
+    uploads: new Map(),
   };
 }
 

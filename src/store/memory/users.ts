@@ -14,6 +14,7 @@ export function createMemoryUserStore(t: Tables): UserStore {
         username: input.username,
         displayName: input.displayName,
         createdAt: input.createdAt,
+        avatarKey: null,
       };
       t.users.set(user.id, { user, passwordHash: input.passwordHash });
       t.userIdByName.set(user.username, user.id);
@@ -35,6 +36,13 @@ export function createMemoryUserStore(t: Tables): UserStore {
       if (!entry) return null;
       entry.user.displayName = displayName;
       return copyUser(entry.user);
+    },
+    async setAvatar(id, avatarKey) {
+      const entry = t.users.get(id);
+      if (!entry) return null;
+      const previousKey = entry.user.avatarKey;
+      entry.user.avatarKey = avatarKey;
+      return { user: copyUser(entry.user), previousKey };
     },
     async searchByPrefix(prefix, limit) {
       const found: UserRecord[] = [];

@@ -24,6 +24,7 @@ import { createMessageStore, type MessageStoreOptions } from './messages';
 import { migrate } from './migrations';
 import { createPushTokenStore } from './pushTokens';
 import { createSessionStore } from './sessions';
+import { createUploadStore } from './uploads';
 import { createUserStore } from './users';
 
 export { collections, ensureIndexes } from './documents';
@@ -59,6 +60,7 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     pushTokens: createPushTokenStore(c),
     blocks: createBlockStore(c),
     sessions: createSessionStore(c),
+    uploads: createUploadStore(c),
     async close() {
       await options.onClose?.();
     },

@@ -10,7 +10,7 @@
  */
 import type { Db } from 'mongodb';
 import type { Logger } from '../../lib/log';
-import { ensureIndexes, isDuplicateKey } from './documents';
+import { ensureIndexes, isDuplicateKey, uploadIndexes } from './documents';
 
 /** One step of the database's history. */
 export interface Migration {
@@ -34,7 +34,10 @@ interface MigrationDoc {
  * shipped. Version 1 is the indexes as created before versions were recorded,
  * so a database from then is simply recorded at 1.
  */
-export const migrations: readonly Migration[] = [{ version: 1, name: 'indexes', up: ensureIndexes }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'indexes', up: ensureIndexes },
+  { version: 2, name: 'uploads', up: uploadIndexes },
+];
 
 /** A step that failed; the process should not serve on a database half-way through it. */
 export class MigrationError extends Error {
