@@ -4,6 +4,7 @@ import { blockingResolvers } from './blocking';
 import { conversationEventResolvers } from './conversationEvents';
 import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
+import { mediaResolvers } from './media';
 import { messageResolvers } from './messages';
 import { presenceResolvers } from './presence';
 import { notificationResolvers } from './notifications';
@@ -41,4 +42,5 @@ export const resolvers: Resolvers[] = [
   conversationEventResolvers,
   blockingResolvers,
   notificationResolvers,
+  mediaResolvers,
 ];

@@ -1,6 +1,13 @@
 import DataLoader from 'dataloader';
 import type { PresenceRecord, PresenceTracker } from '../presence/presence';
-import type { ConversationRecord, MembershipRecord, MessageRecord, Store, UserRecord } from '../store/store';
+import type {
+  ConversationRecord,
+  MembershipRecord,
+  MessageRecord,
+  Store,
+  UploadRecord,
+  UserRecord,
+} from '../store/store';
 
 /** A (conversation, user) pair, the key of a membership. */
 export interface MembershipKey {
@@ -21,6 +28,7 @@ export interface Loaders {
   readPositions: DataLoader<string, MembershipRecord[]>;
   /** Whether `blockerId` has blocked `blockedId`. */
   blocked: DataLoader<BlockKey, boolean, string>;
+  uploads: DataLoader<string, UploadRecord | null>;
 }
 
 /** A (blocker, blocked) pair. */
@@ -57,5 +65,6 @@ export function createLoaders(
       cache,
       cacheKeyFn: (key) => `${key.blockerId}:${key.blockedId}`,
     }),
+    uploads: new DataLoader((ids) => store.uploads.getMany(ids), { cache }),
   };
 }

@@ -14,10 +14,13 @@ import { createApollo, MAX_PAYLOAD_BYTES } from './http';
 import { metricsHandler, startMetricsListener } from './http/metrics';
 import { maxFieldsRule } from '../execution/queryLimits';
 import { createServices, type ServiceOptions } from '../app/services';
+import { startUploadSweeper } from '../attachments/sweeper';
 import { attachGraphqlWs } from './ws';
 
 /** What `startServer` needs: the services' options, and transport settings. */
 export interface ServerOptions extends ServiceOptions {
+  /** How often uploads never attached are looked for (and those a day old deleted). @default 3600000 (an hour) */
+  uploadSweepIntervalMs?: number;
   /** What keeps the process from serving fully right now, for GET /readyz. @default always ready */
   readiness?: () => Promise<string[]>;
   /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
@@ -168,6 +171,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Media URLs this server answers point here, unless MEDIA_PUBLIC_URL says where clients reach it.
   services.media.served?.setOrigin(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const registration = services.discovery.register(config.publicUrl ?? wsUrl, () => connections.open);
+  const sweeper = startUploadSweeper(services, options.uploadSweepIntervalMs ?? 3_600_000);
 
   let stopping: Promise<void> | null = null;
   return {
@@ -179,6 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stop: () =>
       (stopping ??= registration
         .stop()
+        .then(() => sweeper.stop())
         .then(() => apollo.stop())
         .then(() => metricsListener?.stop())
         .then(() => {
