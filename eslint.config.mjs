@@ -29,7 +29,7 @@ const layers = [
   ['execution'],
   ['resolvers', 'schema', 'generated'],
   ['app'],
-  ['auth', 'messaging', 'conversationEvents', 'presence', 'push', 'cluster', 'config'],
+  ['auth', 'messaging', 'conversationEvents', 'presence', 'push', 'cluster', 'config', 'attachments'],
   ['pubsub', 'store', 'media'],
   ['contract', 'lib'],
 ];

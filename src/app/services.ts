@@ -56,7 +56,13 @@ export interface Services {
     typing: RateLimiter;
     /** reportMessage and reportUser per user. */
     reports: RateLimiter;
+    /** createUpload per user. */
+    uploads: RateLimiter;
+    /** Bytes declared in createUpload per user and day (spent by the byte). */
+    uploadBytes: RateLimiter;
   };
+  /** Images decoded and encoded at once (sharp runs them on libuv's threads); more wait, and past a bound are refused. */
+  imageProcessing: ConcurrencyLimit;
   /** Whose typing indicator is up, by `userId:conversationId`: a stop is announced only after a start. */
   typingShown: Flags;
   /** Holders of capped things at once (connections per user and address, subscriptions per user). */
@@ -159,7 +165,15 @@ export function createServices(options: ServiceOptions): Services {
       loginFailures: createRateLimiter({ ...config.loginFailureRate, name: 'login-failures', redis }),
       typing: createRateLimiter({ burst: 1, perSecond: 1 / limits.typingRenewSeconds, name: 'typing', redis }),
       reports: createRateLimiter({ ...config.reportRate, name: 'reports', redis }),
+      uploads: createRateLimiter({ ...config.uploadRate, name: 'uploads', redis }),
+      uploadBytes: createRateLimiter({
+        burst: config.uploadBytesPerDay,
+        perSecond: config.uploadBytesPerDay / 86_400,
+        name: 'upload-bytes',
+        redis,
+      }),
     },
+    imageProcessing: createConcurrencyLimit({ concurrency: 2, maxWaiting: config.imageQueue }),
     typingShown: redis ? createRedisFlags(redis, { name: 'typing' }) : createMemoryFlags({ name: 'typing' }),
     slots: redis
       ? createRedisSlots(redis, { name: 'ws', timeoutMs: config.presenceTimeoutMs, log })

@@ -187,6 +187,17 @@ export interface Config {
    * @default null: media in MEDIA_DIR, served by this server
    */
   s3: S3Settings | null;
+  /** MAX_UPLOAD_BYTES: the largest file createUpload accepts. @default 104857600 (100 MB) */
+  maxUploadBytes: number;
+  /** UPLOAD_RATE_BURST / UPLOAD_RATE_PER_SECOND: createUpload per user. @default 30 / 0.5 */
+  uploadRate: { burst: number; perSecond: number };
+  /** UPLOAD_BYTES_PER_DAY: bytes one user may declare in createUpload per day. @default 2147483648 (2 GiB) */
+  uploadBytesPerDay: number;
+  /**
+   * IMAGE_QUEUE: images waiting for processing (two are processed at once per process); more
+   * are refused with RATE_LIMITED. @default 16
+   */
+  imageQueue: number;
   /** MEDIA_DIR: where media are kept without S3. @default chat-api-media under the OS's temporary directory */
   mediaDir: string;
   /**

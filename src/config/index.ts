@@ -149,6 +149,13 @@ export function loadConfig(env: Env): Config {
     presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 3000, 0, 600_000),
     pushCredentials: pushCredentials(env),
     s3: s3Settings(env),
+    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 100 * 1024 * 1024, 1, 2 ** 31 - 1),
+    uploadRate: {
+      burst: integer(env, 'UPLOAD_RATE_BURST', 30, 1, 1_000_000),
+      perSecond: positive(env, 'UPLOAD_RATE_PER_SECOND', 0.5),
+    },
+    uploadBytesPerDay: integer(env, 'UPLOAD_BYTES_PER_DAY', 2 * 1024 ** 3, 1, 1024 ** 5),
+    imageQueue: integer(env, 'IMAGE_QUEUE', 16, 0, 10_000),
     mediaDir: optional(env, 'MEDIA_DIR') ?? join(tmpdir(), 'chat-api-media'),
     // A key of its own for media URLs, so that one can never stand for the other's signature.
     mediaSecret: mediaSecret ?? createHmac('sha256', jwtSecret).update('chat-api media URLs').digest('base64url'),

@@ -36,4 +36,24 @@ export const limits = {
   typingShownMs: 6000,
   /** Typing renewals closer together than this are absorbed, not re-published. */
   typingRenewSeconds: 2,
+  /** Attachments of one message. */
+  attachmentsMax: 10,
+  /** An uploaded file's name, in code points. */
+  fileNameMax: 255,
+  /** A declared MIME type, in characters. */
+  contentTypeMax: 255,
+  /** An image's pixels (width × height, every frame together). */
+  imagePixelsMax: 50_000_000,
+  /** An avatar upload, in bytes. */
+  avatarBytesMax: 5 * 1024 * 1024,
+  /** The side of the square an avatar is stored as, in pixels. */
+  avatarSize: 256,
+  /** The longer side of an image's preview, in pixels. */
+  thumbnailSize: 320,
+  /** How long an upload URL may be used. */
+  uploadUrlSeconds: 15 * 60,
+  /** How long attachment and avatar URLs stay valid. */
+  downloadUrlSeconds: 60 * 60,
+  /** Uploads never attached are deleted after this long. */
+  uploadOrphanHours: 24,
 } as const;

@@ -17,6 +17,9 @@ export const costModel: CostModel = {
     sessions: limits.sessionsMax,
     joined: limits.groupMax,
     left: limits.groupMax,
+    attachments: limits.attachmentsMax,
+    headers: 16,
+    formFields: 32,
   },
   defaultListSize: limits.pageMax,
   leafBytes: {
@@ -25,6 +28,14 @@ export const costModel: CostModel = {
     'Conversation.title': textBytes(limits.groupTitleMax),
     // An emoji is at most 32 UTF-16 units (validate.ts).
     'Reaction.emoji': textBytes(32),
+    'Attachment.fileName': textBytes(limits.fileNameMax),
+    // Signed URLs: the key, the signature, and the response type and disposition (with the file name).
+    'Attachment.url': 2048 + 2 * textBytes(limits.fileNameMax),
+    'Attachment.thumbnailUrl': 2048 + 2 * textBytes(limits.fileNameMax),
+    'Attachment.contentType': 16 + limits.contentTypeMax,
+    'User.avatarUrl': 2048,
+    'Upload.url': 4096,
+    'HttpHeader.value': 1024,
   },
   defaultLeafBytes: 48,
   defaultPageSizes: { messages: limits.messagesDefault },

@@ -11,8 +11,12 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 export interface RateLimiter {
   /** What it limits, as given to createRateLimiter (for logs and metrics). */
   readonly name: string;
-  /** Spends one allowance of `key`: 0 when allowed, else the seconds until one is available. */
-  take(key: string): Promise<number>;
+  /**
+   * Spends `points` allowances of `key` (@default 1): 0 when allowed, else the seconds until
+   * they are available. A refused take of one point still counts (hammering keeps the window
+   * full); a refused take of several spends nothing.
+   */
+  take(key: string, points?: number): Promise<number>;
   /** Gives back one allowance taken before (for limits that count only failures). */
   refund(key: string): Promise<void>;
   /** Restores every allowance of `key` at once. */
@@ -51,13 +55,15 @@ export function createRateLimiter({ burst, perSecond, name, redis = null }: Rate
     : memory;
   return {
     name,
-    async take(key) {
+    async take(key, points = 1) {
       try {
-        await limiter.consume(key);
+        await limiter.consume(key, points);
         return 0;
       } catch (rejected) {
-        if (rejected instanceof RateLimiterRes) return seconds(rejected.msBeforeNext);
-        throw rejected;
+        if (!(rejected instanceof RateLimiterRes)) throw rejected;
+        // A refused take of several points spends none: a large request refused leaves the allowance to smaller ones.
+        if (points > 1) await limiter.reward(key, points);
+        return seconds(rejected.msBeforeNext);
       }
     },
     async refund(key) {

@@ -70,6 +70,8 @@ export interface MediaStore {
   head(key: string): Promise<MediaObject | null>;
   /** The object's bytes, or null when there is none; MediaTooLargeError past `maxBytes`. */
   read(key: string, options: { maxBytes: number }): Promise<Buffer | null>;
+  /** The object's first `length` bytes (all of them when it is shorter), or null when there is none. */
+  readStart(key: string, length: number): Promise<Buffer | null>;
   /** Stores `bytes` under `key` (the server's own outputs, e.g. thumbnails), replacing any. */
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
   /** Removes the objects; keys with no object are ignored. */

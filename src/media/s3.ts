@@ -126,6 +126,20 @@ export function createS3MediaStore(client: S3Client, { bucket }: { bucket: strin
       }
       return Buffer.concat(chunks, length);
     },
+    async readStart(key, length) {
+      checkMediaKey(key);
+      if (length <= 0) return Buffer.alloc(0);
+      try {
+        const answer = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${length - 1}` }),
+        );
+        return Buffer.from(await answer.Body!.transformToByteArray());
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 416) return Buffer.alloc(0);
+        throw error;
+      }
+    },
     async put(key, bytes, contentType) {
       checkMediaKey(key);
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }));

@@ -38,6 +38,7 @@ export function fromMessageEvent(event: MessageEvent): MessageRecord {
       deletedAt: dateOrNull(event.deletedAt),
       replyToId: event.replyToId ?? null,
       mentionIds: event.mentionIds ?? [],
+      attachmentIds: event.attachmentIds ?? [],
     };
     records.set(event, record);
   }

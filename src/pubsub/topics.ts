@@ -20,6 +20,8 @@ export interface MessageEvent {
   replyToId?: string | null;
   /** Absent in events of processes from before mentions: none. */
   mentionIds?: string[];
+  /** Absent in events of processes from before attachments: none. */
+  attachmentIds?: string[];
 }
 
 /** On a user's message channel: they left this conversation, so their streams stop following it. */

@@ -26,9 +26,31 @@ export const MAX_TOKENS_PER_MULTICAST = 500;
 /** Longer message previews are cut here (code points). */
 export const PREVIEW_MAX = 140;
 
-/** The preview of a message: whitespace folded, cut at PREVIEW_MAX code points with an ellipsis. */
-export function previewOf(content: string): string {
-  return truncateCodePoints(foldWhitespace(content), PREVIEW_MAX);
+/** What a message carries besides its content, as far as its preview goes. */
+export interface PreviewAttachment {
+  kind: 'IMAGE' | 'VIDEO' | 'AUDIO' | 'FILE';
+  fileName: string;
+}
+
+/**
+ * The preview of a message: whitespace folded, cut at PREVIEW_MAX code points with an ellipsis.
+ * A message with no text but attachments says what its first one is: "📷 Photo" for an image,
+ * "📎 <file name>" otherwise.
+ */
+export function previewOf(content: string, firstAttachment: PreviewAttachment | null = null): string {
+  const text = foldWhitespace(content);
+  if (text.length === 0 && firstAttachment) {
+    const label = firstAttachment.kind === 'IMAGE' ? '📷 Photo' : `📎 ${firstAttachment.fileName}`;
+    return truncateCodePoints(label, PREVIEW_MAX);
+  }
+  return truncateCodePoints(text, PREVIEW_MAX);
+}
+
+/** The first attachment of a message, for its preview; null when it has none (or it is gone). */
+async function firstAttachmentOf(store: Store, message: MessageRecord): Promise<PreviewAttachment | null> {
+  if (message.attachmentIds.length === 0) return null;
+  const [upload] = await store.uploads.getMany(message.attachmentIds.slice(0, 1));
+  return upload?.completion ? { kind: upload.completion.kind, fileName: upload.fileName } : null;
 }
 
 /** Options of `createPushNotifier`. */
@@ -108,7 +130,7 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
     const [senderUser] = await store.users.getMany([message.senderId]);
     const name = senderUser?.displayName ?? 'Someone';
     const title = conversation.kind === 'GROUP' && conversation.title ? `${name} in ${conversation.title}` : name;
-    const body = previewOf(message.content);
+    const body = previewOf(message.content, await firstAttachmentOf(store, message));
     const data = { conversationId: message.conversationId, messageId: message.id, seq: String(message.seq) };
     const owner = new Map(tokens.map((t) => [t.token, t.userId]));
     const all = [...owner.keys()];

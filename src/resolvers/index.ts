@@ -5,6 +5,7 @@ import { blockingResolvers } from './blocking';
 import { conversationEventResolvers } from './conversationEvents';
 import { conversationResolvers } from './conversations';
 import { discoveryResolvers } from './discovery';
+import { mediaResolvers } from './media';
 import { messageResolvers } from './messages';
 import { moderationResolvers } from './moderation';
 import { presenceResolvers } from './presence';
@@ -47,4 +48,5 @@ export const resolvers: Resolvers[] = [
   groupResolvers,
   moderationResolvers,
   accountResolvers,
+  mediaResolvers,
 ];

@@ -6,6 +6,7 @@ import type {
   MembershipRecord,
   MessageRecord,
   Store,
+  UploadRecord,
   UserRecord,
 } from '../store/store';
 
@@ -30,6 +31,7 @@ export interface Loaders {
   groupControls: DataLoader<string, GroupControl | null>;
   /** Whether `blockerId` has blocked `blockedId`. */
   blocked: DataLoader<BlockKey, boolean, string>;
+  uploads: DataLoader<string, UploadRecord | null>;
 }
 
 /** A (blocker, blocked) pair. */
@@ -67,5 +69,6 @@ export function createLoaders(
       cache,
       cacheKeyFn: (key) => `${key.blockerId}:${key.blockedId}`,
     }),
+    uploads: new DataLoader((ids) => store.uploads.getMany(ids), { cache }),
   };
 }

@@ -8,6 +8,7 @@ import { openMessageStream } from '../messaging/stream';
 import type { MessageChange, MessageRecord } from '../store/store';
 import { optionalViewerId, requireMembership, requireNoBlock, requireViewer, spend } from './access';
 import { connection } from './connection';
+import { deleteUploads, requireAttachable } from './media';
 import type { Context } from './context';
 import { usersOf } from './users';
 import { checkClientMessageId, checkContent, checkEmoji, pageSize } from './validate';
@@ -95,6 +96,27 @@ async function requireReplyTarget(ctx: Context, conversationId: string, replyToI
   return original.id;
 }
 
+/**
+ * Claims the uploads for the message about to be stored with `messageId`: exactly one of
+ * concurrent sends of one upload gets it. When another message holds one, the result is that
+ * message if this send is its retry (same sender, conversation and clientMessageId), else
+ * BAD_USER_INPUT.
+ */
+async function claimAttachments(
+  ctx: Context,
+  uploadIds: readonly string[],
+  messageId: string,
+  { conversationId, clientId }: { conversationId: string; clientId: string | null },
+): Promise<MessageRecord | null> {
+  const claim = await ctx.services.store.uploads.claim(uploadIds, messageId);
+  if (claim.status === 'ok') return null;
+  if (clientId !== null && claim.holder !== null) {
+    const [holder] = await ctx.services.store.messages.getMany([claim.holder]);
+    if (holder?.conversationId === conversationId && holder.clientMessageId === clientId) return holder;
+  }
+  throw badInput('attachmentIds', `${claim.uploadId} has been sent already`);
+}
+
 /** The members `content` mentions as @username, in order of first mention. */
 async function mentionedMembers(ctx: Context, memberIds: readonly string[], content: string): Promise<string[]> {
   const names = mentionedUsernames(content);
@@ -136,11 +158,12 @@ export const messageResolvers: Resolvers = {
   },
 
   Mutation: {
-    sendMessage: async (_parent, { conversationId, content, clientMessageId, replyToId }, ctx) => {
+    sendMessage: async (_parent, { conversationId, content, clientMessageId, replyToId, attachmentIds }, ctx) => {
       const started = performance.now();
       const { store, pubsub, ids, now, limiters, log, push, metrics } = ctx.services;
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
-      checkContent(content);
+      const attached = attachmentIds ?? [];
+      checkContent(content, { allowEmpty: attached.length > 0 });
       const clientId = checkClientMessageId(clientMessageId);
       if (conversation.kind === 'DIRECT') {
         const other = conversation.memberIds.find((id) => id !== viewer.id);
@@ -148,17 +171,33 @@ export const messageResolvers: Resolvers = {
       }
       const replyTo = replyToId == null ? null : await requireReplyTarget(ctx, conversation.id, replyToId);
       const mentionIds = await mentionedMembers(ctx, conversation.memberIds, content);
+      if (attached.length > 0) await requireAttachable(ctx, viewer.id, attached);
       await spend(ctx, limiters.messages, viewer.id);
-      const { message, created } = await store.messages.append({
-        replyToId: replyTo,
-        mentionIds,
-        id: ids.next(),
-        conversationId: conversation.id,
-        senderId: viewer.id,
-        content,
-        clientMessageId: clientId,
-        createdAt: now(),
-      });
+      const id = ids.next();
+      if (attached.length > 0) {
+        const retried = await claimAttachments(ctx, attached, id, { conversationId: conversation.id, clientId });
+        if (retried) return retried;
+      }
+      let appended;
+      try {
+        appended = await store.messages.append({
+          replyToId: replyTo,
+          mentionIds,
+          attachmentIds: attached,
+          id,
+          conversationId: conversation.id,
+          senderId: viewer.id,
+          content,
+          clientMessageId: clientId,
+          createdAt: now(),
+        });
+      } catch (error) {
+        await store.uploads.release(attached, id);
+        throw error;
+      }
+      const { message, created } = appended;
+      // A retry found its original, which holds its own attachments: this one's claims go back.
+      if (!created && attached.length > 0) await store.uploads.release(attached, id);
       // Published on every send, retries included: subscribers drop what they already have,
       // and a retry after a lost publish still reaches them.
       const failed = await publishMessage(pubsub, conversation.memberIds, message);
@@ -185,7 +224,10 @@ export const messageResolvers: Resolvers = {
       if (message.senderId !== viewer.id) throw forbidden('Only the sender can delete a message.');
       if (message.deletedAt) return message;
       const change = await ctx.services.store.messages.delete(message.id, ctx.services.now());
-      return applied(ctx, conversation.memberIds, change);
+      const deleted = await applied(ctx, conversation.memberIds, change);
+      // Its files go with it (they are claimed by it, so nothing else can use them meanwhile).
+      await deleteUploads(ctx, message.attachmentIds);
+      return deleted;
     },
 
     addReaction: async (_parent, { messageId, emoji }, ctx) => {

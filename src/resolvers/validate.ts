@@ -58,8 +58,10 @@ export function printableName(field: string, value: string, max: number): string
  * Message content: not blank, at most the contract's maximum of code points,
  * and valid Unicode, so that every store holds exactly what was acknowledged.
  */
-export function checkContent(content: string): void {
-  if (content.trim().length === 0) throw badInput('content', 'must not be empty');
+export function checkContent(content: string, { allowEmpty = false }: { allowEmpty?: boolean } = {}): void {
+  if (content.trim().length === 0 && !(allowEmpty && content.length === 0)) {
+    throw badInput('content', allowEmpty ? 'must be empty or hold something visible' : 'must not be empty');
+  }
   if (hasLoneSurrogates(content)) throw badInput('content', 'must be valid Unicode (it holds an unpaired surrogate)');
   const length = codePointLength(content);
   if (length > limits.contentMax) {

@@ -15,10 +15,13 @@ import { createApollo, MAX_PAYLOAD_BYTES } from './http';
 import { metricsHandler, startMetricsListener } from './http/metrics';
 import { maxFieldsRule } from '../execution/queryLimits';
 import { createServices, type ServiceOptions } from '../app/services';
+import { startUploadSweeper } from '../attachments/sweeper';
 import { attachGraphqlWs } from './ws';
 
 /** What `startServer` needs: the services' options, and transport settings. */
 export interface ServerOptions extends ServiceOptions {
+  /** How often uploads never attached are looked for (and those a day old deleted). @default 3600000 (an hour) */
+  uploadSweepIntervalMs?: number;
   /** What keeps the process from serving fully right now, for GET /readyz. @default always ready */
   readiness?: () => Promise<string[]>;
   /** graphql-ws keep-alive ping interval; a socket that misses a pong is dropped. @default 12000 */
@@ -173,6 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   void resumeAccountDeletions(services).catch((error: unknown) =>
     log.warn('account deletion: the start-up sweep failed', error),
   );
+  const sweeper = startUploadSweeper(services, options.uploadSweepIntervalMs ?? 3_600_000);
 
   let stopping: Promise<void> | null = null;
   return {
@@ -184,6 +188,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stop: () =>
       (stopping ??= registration
         .stop()
+        .then(() => sweeper.stop())
         .then(() => apollo.stop())
         .then(() => stopAccountDeletions(services))
         .then(() => metricsListener?.stop())

@@ -9,6 +9,8 @@ export interface UserRecord {
   createdAt: Date;
   /** When the account was deleted (it is then a "Deleted user", its username still taken); null if not. */
   deletedAt: Date | null;
+  /** The media key of the user's avatar; null if none. */
+  avatarKey: string | null;
 }
 
 /** Direct (exactly two members, for ever) or group (1 to 100 members). */
@@ -108,6 +110,8 @@ export interface MessageRecord {
   replyToId: string | null;
   /** The members it mentions (@username when it was sent), in order of first mention. */
   mentionIds: string[];
+  /** The uploads sent with it (UploadRecord ids), in the order given. */
+  attachmentIds: string[];
 }
 
 /** The users who reacted to a message with one emoji, in the order they did. */
@@ -127,14 +131,14 @@ export interface PushTokenRecord {
 }
 
 /** Input of `users.create`. */
-export type NewUser = Omit<UserRecord, 'deletedAt'> & { passwordHash: string };
+export type NewUser = Omit<UserRecord, 'deletedAt' | 'avatarKey'> & { passwordHash: string };
 
 /** Input of `messages.append`; the store assigns `seq`. */
 export type NewMessage = Omit<
   MessageRecord,
-  'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'
+  'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds'
 > &
-  Partial<Pick<MessageRecord, 'replyToId' | 'mentionIds'>>;
+  Partial<Pick<MessageRecord, 'replyToId' | 'mentionIds' | 'attachmentIds'>>;
 
 /** The outcome of changing a message (edit, delete, reaction). */
 export type MessageChange =
@@ -251,3 +255,49 @@ export interface AccountDeletionRecord {
   /** Null until every step is done. */
   finishedAt: Date | null;
 }
+/** What an upload is for: a message attachment, or the uploader's avatar. */
+export type UploadPurpose = 'ATTACHMENT' | 'AVATAR';
+
+/** What a completed upload turned out to be. */
+export type AttachmentKind = 'IMAGE' | 'VIDEO' | 'AUDIO' | 'FILE';
+
+/** What `completeUpload` found and made of an upload's bytes. */
+export interface UploadCompletion {
+  kind: AttachmentKind;
+  /** The type sniffed from the bytes (application/octet-stream when none was recognised). */
+  contentType: string;
+  /** The size of the object served (for images: the re-encoded one). */
+  byteSize: number;
+  width: number | null;
+  height: number | null;
+  /** The media key of what is served: the upload itself, or for images its re-encoded copy. */
+  servedKey: string;
+  /** The media key of an image's thumbnail; null otherwise. */
+  thumbnailKey: string | null;
+  completedAt: Date;
+}
+
+/** An upload a user reserved with createUpload. */
+export interface UploadRecord {
+  id: string;
+  userId: string;
+  purpose: UploadPurpose;
+  /** The media key the client uploads to (chosen by the server). */
+  key: string;
+  fileName: string;
+  /** The Content-Type the client declared (and must upload with). */
+  declaredType: string;
+  /** The exact size the client declared, in bytes. */
+  byteSize: number;
+  createdAt: Date;
+  /** Null until completeUpload has checked and processed the bytes. */
+  completion: UploadCompletion | null;
+  /** What claimed it for good (a message id, `avatar:<user>`, `sweep`); null while unclaimed. */
+  holder: string | null;
+}
+
+/** Input of `uploads.create`. */
+export type NewUpload = Omit<UploadRecord, 'completion' | 'holder'>;
+
+/** The outcome of claiming uploads: all of them, or none because one is held already. */
+export type ClaimResult = { status: 'ok' } | { status: 'taken'; uploadId: string; holder: string | null };

@@ -37,6 +37,10 @@ import type {
   ReportPosition,
   SuspensionRecord,
   AccountDeletionRecord,
+  UploadRecord,
+  NewUpload,
+  UploadCompletion,
+  ClaimResult,
 } from './records';
 
 export * from './records';
@@ -50,6 +54,11 @@ export interface UserStore {
   findCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>;
   /** Replaces the user's display name; the user as now, `null` if unknown. */
   setDisplayName(id: string, displayName: string): Promise<UserRecord | null>;
+  /**
+   * Sets (or with null removes) the user's avatar key; the user as now and the key it replaced,
+   * `null` if the user is unknown.
+   */
+  setAvatar(id: string, avatarKey: string | null): Promise<{ user: UserRecord; previousKey: string | null } | null>;
   /** Users whose username starts with the (lowercase) prefix, in username order. */
   searchByPrefix(prefix: string, limit: number): Promise<UserRecord[]>;
   /**
@@ -255,6 +264,31 @@ export interface AccountDeletionStore {
   listUnfinished(limit: number): Promise<AccountDeletionRecord[]>;
 }
 
+/**
+ * Uploads reserved by createUpload. Each is used at most once: a message, an
+ * avatar or the sweeper claims it, and a claim is decided by the store (of
+ * concurrent claims of one upload, in any number of processes, exactly one wins).
+ */
+export interface UploadStore {
+  /** Stores a new upload; throws if the id is taken. */
+  create(upload: NewUpload): Promise<UploadRecord>;
+  getMany(ids: readonly string[]): Promise<(UploadRecord | null)[]>;
+  /** Records what completeUpload found; the first completion stays. The upload as now, `null` if unknown. */
+  complete(id: string, completion: UploadCompletion): Promise<UploadRecord | null>;
+  /**
+   * Claims every one of the uploads for `holder`, or none: when one is held by
+   * another holder (or unknown: `holder: null`), the claims this call made are undone.
+   * Claiming again for the same holder succeeds.
+   */
+  claim(ids: readonly string[], holder: string): Promise<ClaimResult>;
+  /** Undoes the claims `holder` holds on the uploads (a send that failed after claiming). */
+  release(ids: readonly string[], holder: string): Promise<void>;
+  /** Removes the uploads and their claims. Idempotent. */
+  delete(ids: readonly string[]): Promise<void>;
+  /** Uploads created before `before` that nothing has claimed, oldest first, at most `limit`. */
+  listUnclaimed(before: Date, limit: number): Promise<UploadRecord[]>;
+}
+
 /** Everything the service persists. */
 export interface Store {
   users: UserStore;
@@ -266,6 +300,7 @@ export interface Store {
   sessions: SessionStore;
   moderation: ModerationStore;
   deletions: AccountDeletionStore;
+  uploads: UploadStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -300,6 +335,7 @@ export function wrapStore(store: Store, around: (call: () => Promise<unknown>) =
     sessions: wrap(store.sessions),
     moderation: wrap(store.moderation),
     deletions: wrap(store.deletions),
+    uploads: wrap(store.uploads),
     close: () => store.close(),
   };
 }

@@ -4,9 +4,11 @@ import {
   getNamedType,
   getNullableType,
   isEnumType,
+  isInputObjectType,
   isLeafType,
   isListType,
   isNonNullType,
+  type GraphQLInputType,
 } from 'graphql';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
@@ -137,14 +139,21 @@ describe('authentication', () => {
     ] as const) {
       for (const field of Object.values(root!.getFields())) {
         if (field.name === 'signUp' || field.name === 'logIn') continue;
-        const args = field.args
-          .filter((a) => isNonNullType(a.type))
-          .map((a) => {
-            const type = getNamedType(a.type);
-            const literals: Record<string, string> = { Int: '1', Boolean: 'true' };
-            const one = isEnumType(type) ? type.getValues()[0]!.name : (literals[type.name] ?? '"1"');
-            return `${a.name}: ${isListType(getNullableType(a.type)) ? `[${one}]` : one}`;
-          });
+        /** A literal of the argument's type: its required fields only, for an input object. */
+        const literal = (argType: GraphQLInputType): string => {
+          const type = getNamedType(argType);
+          const literals: Record<string, string> = { Int: '1', Boolean: 'true' };
+          const one = isEnumType(type)
+            ? type.getValues()[0]!.name
+            : isInputObjectType(type)
+              ? `{ ${Object.values(type.getFields())
+                  .filter((f) => isNonNullType(f.type))
+                  .map((f) => `${f.name}: ${literal(f.type)}`)
+                  .join(', ')} }`
+              : (literals[type.name] ?? '"1"');
+          return isListType(getNullableType(argType)) ? `[${one}]` : one;
+        };
+        const args = field.args.filter((a) => isNonNullType(a.type)).map((a) => `${a.name}: ${literal(a.type)}`);
         const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
         probes.push({
           name: field.name,

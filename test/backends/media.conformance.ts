@@ -161,6 +161,18 @@ export function describeMediaStore(
       expect(await media().head(key())).toBeNull();
     });
 
+    it('reads the start of an object (to sniff its type) without reading the rest', async () => {
+      const k = key();
+      const bytes = randomBytes(5000);
+      await media().put(k, bytes, 'application/octet-stream');
+      expect((await media().readStart(k, 64))!.equals(bytes.subarray(0, 64))).toBe(true);
+      expect((await media().readStart(k, 9000))!.equals(bytes)).toBe(true);
+      const empty = key();
+      await media().put(empty, Buffer.alloc(0), 'application/octet-stream');
+      expect((await media().readStart(empty, 64))!.length).toBe(0);
+      expect(await media().readStart(key(), 64)).toBeNull();
+    });
+
     it('puts (replacing) and deletes; a deleted object is gone from head, read and its download URL', async () => {
       const [a, b] = [key(), key()];
       await media().put(a, Buffer.from('one'), 'text/plain');

@@ -54,7 +54,7 @@ const run = backendsAvailable('the MongoDB migrations suite');
     const names = (await db.collection('users').indexes()).map((i) => i.name).sort();
     expect(names).toEqual(['_id_', 'username_unique']);
     const messages = (await db.collection('messages').indexes()).map((i) => i.name).sort();
-    expect(messages).toEqual(['_id_', 'conversation_clientKey_unique', 'conversation_seq_unique']);
+    expect(messages).toEqual(['_id_', 'conversation_clientKey_unique', 'conversation_seq_unique', 'senderId']);
   });
 
   it('run twice, applies each step once and records each version once', async () => {

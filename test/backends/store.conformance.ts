@@ -75,7 +75,14 @@ export function describeStore(name: string, makeStore: () => Promise<Store>): vo
 
       it('creates users, refuses a taken username, and finds credentials', async () => {
         const u = await newUser('alice');
-        expect(u).toEqual({ id: u.id, username: 'alice', displayName: 'ALICE', createdAt: t0, deletedAt: null });
+        expect(u).toEqual({
+          id: u.id,
+          username: 'alice',
+          displayName: 'ALICE',
+          createdAt: t0,
+          deletedAt: null,
+          avatarKey: null,
+        });
         expect(
           await store.users.create({
             id: ids.next(),

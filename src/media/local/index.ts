@@ -74,6 +74,23 @@ export function createLocalMediaStore(options: LocalMediaOptions): MediaStore {
         await file.close();
       }
     },
+    async readStart(key, length) {
+      checkMediaKey(key);
+      let file;
+      try {
+        file = await open(pathsOf(dir, key).data, 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+      }
+      try {
+        const buffer = Buffer.alloc(Math.max(0, length));
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await file.close();
+      }
+    },
     async put(key, bytes, contentType) {
       checkMediaKey(key);
       const paths = pathsOf(dir, key);

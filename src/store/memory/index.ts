@@ -8,6 +8,7 @@ import { createMemoryModerationStore } from './moderation';
 import { createMemoryPushTokenStore } from './pushTokens';
 import { createMemorySessionStore } from './sessions';
 import { createTables } from './tables';
+import { createMemoryUploadStore } from './uploads';
 import { createMemoryUserStore } from './users';
 
 /**
@@ -27,6 +28,7 @@ export function createMemoryStore(): Store {
     sessions: createMemorySessionStore(t),
     moderation: createMemoryModerationStore(t),
     deletions: createMemoryAccountDeletionStore(t),
+    uploads: createMemoryUploadStore(t),
     async close() {},
   };
 }

@@ -12,6 +12,7 @@ const copyMessage = (m: MessageRecord): MessageRecord => ({
   ...m,
   reactions: m.reactions.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] })),
   mentionIds: [...m.mentionIds],
+  attachmentIds: [...m.attachmentIds],
 });
 
 /** Applies `change` to a stored message that is not deleted. */
@@ -51,6 +52,7 @@ export function createMemoryMessageStore(t: Tables): MessageStore {
         reactions: [],
         replyToId: input.replyToId ?? null,
         mentionIds: [...(input.mentionIds ?? [])],
+        attachmentIds: [...(input.attachmentIds ?? [])],
       };
       messages.push(message);
       t.messagesById.set(message.id, message);

@@ -14,6 +14,7 @@ import type {
   ReportRecord,
   SessionRecord,
   SuspensionRecord,
+  UploadRecord,
   UserRecord,
 } from '../store';
 
@@ -52,6 +53,8 @@ export interface Tables {
   suspensions: Map<string, SuspensionRecord>;
   /** userId -> their account's deletion. */
   deletions: Map<string, AccountDeletionRecord>;
+  /** uploadId -> the upload, its claim (`holder`) included. */
+  uploads: Map<string, UploadRecord>;
 }
 
 /** Empty tables, for one store. */
@@ -77,6 +80,7 @@ export function createTables(): Tables {
     reports: new Map(),
     suspensions: new Map(),
     deletions: new Map(),
+    uploads: new Map(),
   };
 }
 

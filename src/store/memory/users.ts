@@ -15,6 +15,7 @@ export function createMemoryUserStore(t: Tables): UserStore {
         displayName: input.displayName,
         createdAt: input.createdAt,
         deletedAt: null,
+        avatarKey: null,
       };
       t.users.set(user.id, { user, passwordHash: input.passwordHash });
       t.userIdByName.set(user.username, user.id);
@@ -43,6 +44,13 @@ export function createMemoryUserStore(t: Tables): UserStore {
       entry.user.deletedAt ??= at;
       entry.user.displayName = displayName;
       return copyUser(entry.user);
+    },
+    async setAvatar(id, avatarKey) {
+      const entry = t.users.get(id);
+      if (!entry) return null;
+      const previousKey = entry.user.avatarKey;
+      entry.user.avatarKey = avatarKey;
+      return { user: copyUser(entry.user), previousKey };
     },
     async searchByPrefix(prefix, limit) {
       const found: UserRecord[] = [];

@@ -12,14 +12,18 @@ import type {
   ReportRecord,
   SessionEndReason,
   SessionRecord,
+  UploadCompletion,
+  UploadRecord,
   UserRecord,
 } from '../store';
 
 /** A user and their password hash; `_id` is the user id. `deletedAt` is absent until the account is deleted. */
-export type UserDoc = Omit<UserRecord, 'id' | 'deletedAt'> & {
+export type UserDoc = Omit<UserRecord, 'id' | 'deletedAt' | 'avatarKey'> & {
   _id: string;
   passwordHash: string;
   deletedAt?: Date | null;
+  /** Absent when the user has no avatar (and on users from before avatars). */
+  avatarKey?: string;
 };
 
 /** One directed "has added" edge; `_id` is `${userId}:${friendId}`. */
@@ -59,9 +63,11 @@ export type MembershipDoc = Omit<MembershipRecord, 'mutedUntil' | 'joinedAt'> & 
 /** A message; `_id` is its Snowflake id. */
 export type MessageDoc = Omit<
   MessageRecord,
-  'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'
+  'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds'
 > &
-  Partial<Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds'>> & {
+  Partial<
+    Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds'>
+  > & {
     _id: string;
     /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
     clientKey: string;
@@ -179,6 +185,25 @@ export interface AccountDeletionDoc {
   finishedAt?: Date | null;
 }
 
+/**
+ * An upload; `_id` is its id. Who claimed it is not here but in `uploadClaims`,
+ * whose inserts decide races; `claimed` is only a hint that keeps claimed
+ * uploads out of the sweeper's reads.
+ */
+export type UploadDoc = Omit<UploadRecord, 'id' | 'completion' | 'holder'> & {
+  _id: string;
+  /** Absent until completed (FerretDB drops nulls). */
+  completion?: UploadCompletion;
+  claimed?: true;
+};
+
+/** The one claim an upload can have; `_id` is the upload id, so the first insert wins. */
+export interface UploadClaimDoc {
+  _id: string;
+  holder: string;
+  at: Date;
+}
+
 /** The collections of a chat database. */
 export function collections(db: Db) {
   return {
@@ -198,6 +223,8 @@ export function collections(db: Db) {
     reports: db.collection<ReportDoc>('reports'),
     suspensions: db.collection<SuspensionDoc>('suspensions'),
     accountDeletions: db.collection<AccountDeletionDoc>('accountDeletions'),
+    uploads: db.collection<UploadDoc>('uploads'),
+    uploadClaims: db.collection<UploadClaimDoc>('uploadClaims'),
   };
 }
 
@@ -229,6 +256,16 @@ export async function ensureIndexes(db: Db): Promise<void> {
     c.sessions.createIndex({ userId: 1 }, { name: 'userId' }),
     c.sessionTokens.createIndex({ sessionId: 1, generation: 1 }, { unique: true, name: 'session_generation_unique' }),
     c.sessionEnds.createIndex({ userId: 1 }, { name: 'userId' }),
+    uploadIndexes(db),
+  ]);
+}
+
+/** The indexes of uploads (migration 2). */
+export async function uploadIndexes(db: Db): Promise<void> {
+  const c = collections(db);
+  await Promise.all([
+    c.uploads.createIndex({ createdAt: 1, _id: 1 }, { name: 'createdAt' }),
+    c.uploadClaims.createIndex({ holder: 1 }, { name: 'holder' }),
   ]);
 }
 
@@ -307,6 +344,7 @@ export function toMessage({ _id, clientKey: _key, ...fields }: MessageDoc): Mess
     reactions: fields.reactions ?? [],
     replyToId: fields.replyToId ?? null,
     mentionIds: fields.mentionIds ?? [],
+    attachmentIds: fields.attachmentIds ?? [],
   };
 }
 

@@ -26,6 +26,7 @@ import { migrate } from './migrations';
 import { createModerationStore } from './moderation';
 import { createPushTokenStore } from './pushTokens';
 import { createSessionStore } from './sessions';
+import { createUploadStore } from './uploads';
 import { createUserStore } from './users';
 
 export { collections, ensureIndexes, ensureModerationIndexes } from './documents';
@@ -63,6 +64,7 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     sessions: createSessionStore(c),
     moderation: createModerationStore(c),
     deletions: createAccountDeletionStore(c),
+    uploads: createUploadStore(c),
     async close() {
       await options.onClose?.();
     },

@@ -10,7 +10,13 @@
  */
 import type { Db } from 'mongodb';
 import type { Logger } from '../../lib/log';
-import { ensureGroupControlIndexes, ensureIndexes, ensureModerationIndexes, isDuplicateKey } from './documents';
+import {
+  ensureGroupControlIndexes,
+  ensureIndexes,
+  ensureModerationIndexes,
+  isDuplicateKey,
+  uploadIndexes,
+} from './documents';
 
 /** One step of the database's history. */
 export interface Migration {
@@ -40,6 +46,7 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'reports and account deletions', up: ensureModerationIndexes },
   // Indexes only: the collection is new; memberships without joinedAt read as joined at the group's creation.
   { version: 3, name: 'group control versions', up: ensureGroupControlIndexes },
+  { version: 4, name: 'uploads', up: uploadIndexes },
 ];
 
 /** A step that failed; the process should not serve on a database half-way through it. */

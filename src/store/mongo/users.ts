@@ -2,7 +2,7 @@ import { idInUse, type UserRecord, type UserStore } from '../store';
 import { byIds, duplicateOn, isDuplicateKey, type Collections, type UserDoc } from './documents';
 
 function toUser({ _id, passwordHash: _hash, ...fields }: UserDoc): UserRecord {
-  return { id: _id, ...fields, deletedAt: fields.deletedAt ?? null };
+  return { id: _id, ...fields, deletedAt: fields.deletedAt ?? null, avatarKey: fields.avatarKey ?? null };
 }
 
 /** Accounts in the `users` collection; usernames are unique by index. */
@@ -37,6 +37,12 @@ export function createUserStore(c: Collections): UserStore {
       await c.users.updateOne({ _id: id, deletedAt: null }, { $set: { deletedAt: at } });
       const doc = await c.users.findOneAndUpdate({ _id: id }, { $set: { displayName } }, { returnDocument: 'after' });
       return doc ? toUser(doc) : null;
+    },
+    async setAvatar(id, avatarKey) {
+      const change = avatarKey === null ? { $unset: { avatarKey: '' as const } } : { $set: { avatarKey } };
+      const before = await c.users.findOneAndUpdate({ _id: id }, change, { returnDocument: 'before' });
+      if (!before) return null;
+      return { user: { ...toUser(before), avatarKey }, previousKey: before.avatarKey ?? null };
     },
     async searchByPrefix(prefix, limit) {
       if (limit <= 0) return [];
