@@ -191,7 +191,7 @@ const run = backendsAvailable('the cross-process group roles suite');
 (run ? describe : describe.skip)('group roles across processes (MongoDB and Redis)', () => {
   const cluster = useCluster();
 
-  it('on two processes at once: admins removing each other are both refused; a transfer to someone and their removal end as one order of the two', async () => {
+  it('on two processes at once: admins removing each other are both refused; a transfer to someone and their removal end as one order of the two; a rename reaches the other process', async () => {
     const [a, b] = [await cluster.current.start(), await cluster.current.start()];
     try {
       for (let round = 0; round < 3; round++) {
@@ -221,6 +221,22 @@ const run = backendsAvailable('the cross-process group roles suite');
         }
         expect(members.filter((m: any) => m.role === 'OWNER')).toHaveLength(1);
       }
+      // A rename on one process reaches a member's subscription on the other.
+      const g = await rolesGroup(a.url);
+      const client = wsClient(b.wsUrl, g.member.token);
+      const events = subscribe(client, EVENTS, { c: g.c });
+      for (let round = 0; ; round++) {
+        // Until the subscription on b is live: each round renames again, and the last name is what arrives.
+        await gqlOk(a.url, UPDATE, { c: g.c, t: `Round ${round}` }, g.owner.token);
+        const got = await events.take(1, 1000).catch(() => null);
+        if (got) {
+          expect(got[0].conversationEvent).toMatchObject({ __typename: 'ConversationUpdated', conversationId: g.c });
+          break;
+        }
+        if (round === 20) throw new Error('no ConversationUpdated reached the other process');
+      }
+      events.dispose();
+      await client.dispose();
     } finally {
       for (const p of [a, b]) p.child.kill('SIGTERM');
       await Promise.all([a.exited, b.exited]);
