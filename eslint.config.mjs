@@ -29,7 +29,7 @@ const layers = [
   ['execution'],
   ['resolvers', 'schema', 'generated'],
   ['app'],
-  ['auth', 'messaging', 'conversationEvents', 'presence', 'push', 'cluster', 'config', 'attachments'],
+  ['auth', 'messaging', 'conversationEvents', 'presence', 'push', 'cluster', 'config', 'attachments', 'dataExport'],
   ['pubsub', 'store', 'media'],
   ['contract', 'lib'],
 ];

@@ -58,11 +58,15 @@ export interface Services {
     reports: RateLimiter;
     /** createUpload per user. */
     uploads: RateLimiter;
+    /** exportMyData per user. */
+    exports: RateLimiter;
     /** Bytes declared in createUpload per user and day (spent by the byte). */
     uploadBytes: RateLimiter;
   };
   /** Images decoded and encoded at once (sharp runs them on libuv's threads); more wait, and past a bound are refused. */
   imageProcessing: ConcurrencyLimit;
+  /** Data exports written at once (each pages through a user's conversations); more wait, and past a bound are refused. */
+  dataExports: ConcurrencyLimit;
   /** Whose typing indicator is up, by `userId:conversationId`: a stop is announced only after a start. */
   typingShown: Flags;
   /** Holders of capped things at once (connections per user and address, subscriptions per user). */
@@ -166,6 +170,7 @@ export function createServices(options: ServiceOptions): Services {
       typing: createRateLimiter({ burst: 1, perSecond: 1 / limits.typingRenewSeconds, name: 'typing', redis }),
       reports: createRateLimiter({ ...config.reportRate, name: 'reports', redis }),
       uploads: createRateLimiter({ ...config.uploadRate, name: 'uploads', redis }),
+      exports: createRateLimiter({ ...config.exportRate, name: 'exports', redis }),
       uploadBytes: createRateLimiter({
         burst: config.uploadBytesPerDay,
         perSecond: config.uploadBytesPerDay / 86_400,
@@ -174,6 +179,7 @@ export function createServices(options: ServiceOptions): Services {
       }),
     },
     imageProcessing: createConcurrencyLimit({ concurrency: 2, maxWaiting: config.imageQueue }),
+    dataExports: createConcurrencyLimit({ concurrency: 2, maxWaiting: 16 }),
     typingShown: redis ? createRedisFlags(redis, { name: 'typing' }) : createMemoryFlags({ name: 'typing' }),
     slots: redis
       ? createRedisSlots(redis, { name: 'ws', timeoutMs: config.presenceTimeoutMs, log })

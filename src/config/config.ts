@@ -74,6 +74,11 @@ export interface Config {
    */
   reportRate: { burst: number; perSecond: number };
   /**
+   * EXPORT_RATE_BURST / EXPORT_RATE_PER_SECOND: exportMyData per user (each export reads all of the
+   * user's conversations). @default 1 / 0.0016667 (one every 10 minutes)
+   */
+  exportRate: { burst: number; perSecond: number };
+  /**
    * OPERATORS: usernames (comma-separated) of the accounts that read reports and suspend
    * accounts. @default none
    */

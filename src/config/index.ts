@@ -123,6 +123,10 @@ export function loadConfig(env: Env): Config {
       burst: integer(env, 'REPORT_RATE_BURST', 10, 1, 1_000_000),
       perSecond: positive(env, 'REPORT_RATE_PER_SECOND', 0.01),
     },
+    exportRate: {
+      burst: integer(env, 'EXPORT_RATE_BURST', 1, 1, 1_000_000),
+      perSecond: positive(env, 'EXPORT_RATE_PER_SECOND', 1 / 600),
+    },
     operators: operators(env),
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),

@@ -54,6 +54,8 @@ export const limits = {
   uploadUrlSeconds: 15 * 60,
   /** How long attachment and avatar URLs stay valid. */
   downloadUrlSeconds: 60 * 60,
+  /** How long an exportMyData URL stays valid. */
+  exportUrlSeconds: 60 * 60,
   /** Uploads never attached are deleted after this long. */
   uploadOrphanHours: 24,
 } as const;

@@ -130,6 +130,12 @@ export type CreateUploadInput = {
   purpose: UploadPurpose;
 };
 
+export type DataExport = {
+  __typename?: 'DataExport';
+  expiresAt: Scalars['DateTime']['output'];
+  url: Scalars['String']['output'];
+};
+
 export type FormField = {
   __typename?: 'FormField';
   name: Scalars['String']['output'];
@@ -279,6 +285,18 @@ export type Mutation = {
    * deleteMessage, addReaction and removeReaction.
    */
   editMessage: Message;
+  /**
+   * A signed URL to a JSON export of the viewer's data (see the header): their
+   * profile; their friends and the users they block; every conversation they
+   * are in, with its members and the viewer's own messages in it (id, seq,
+   * createdAt, editedAt, content, replyToId, attachmentIds), in seq order.
+   * Deleted messages and other members' messages are not included. The file
+   * is served as a download (Content-Disposition: attachment) until
+   * `expiresAt`, an hour on; each export replaces the previous one.
+   * RATE_LIMITED past EXPORT_RATE_BURST / EXPORT_RATE_PER_SECOND (one every
+   * 10 minutes by default).
+   */
+  exportMyData: DataExport;
   /**
    * The viewer leaves a group. Idempotent. For a conversation the viewer is
    * not in, existing or not, true and nothing changes.
@@ -989,6 +1007,7 @@ export type ResolversTypes = {
   ConversationPosition: ConversationPosition;
   ConversationUpdated: ResolverTypeWrapper<ConversationUpdatedRecord>;
   CreateUploadInput: CreateUploadInput;
+  DataExport: ResolverTypeWrapper<DataExport>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   FormField: ResolverTypeWrapper<FormField>;
   HttpHeader: ResolverTypeWrapper<HttpHeader>;
@@ -1035,6 +1054,7 @@ export type ResolversParentTypes = {
   ConversationPosition: ConversationPosition;
   ConversationUpdated: ConversationUpdatedRecord;
   CreateUploadInput: CreateUploadInput;
+  DataExport: DataExport;
   DateTime: Scalars['DateTime']['output'];
   FormField: FormField;
   HttpHeader: HttpHeader;
@@ -1121,6 +1141,11 @@ export type ConversationUpdatedResolvers<ContextType = Context, ParentType exten
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type DataExportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DataExport'] = ResolversParentTypes['DataExport']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -1190,6 +1215,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAccountArgs, 'password'>>;
   deleteMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationDeleteMessageArgs, 'messageId'>>;
   editMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'content' | 'messageId'>>;
+  exportMyData?: Resolver<ResolversTypes['DataExport'], ParentType, ContextType>;
   leaveConversation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveConversationArgs, 'conversationId'>>;
   logIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLogInArgs, 'password' | 'username'>>;
   logOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1331,6 +1357,7 @@ export type Resolvers<ContextType = Context> = {
   ConversationEdge?: ConversationEdgeResolvers<ContextType>;
   ConversationEvent?: ConversationEventResolvers<ContextType>;
   ConversationUpdated?: ConversationUpdatedResolvers<ContextType>;
+  DataExport?: DataExportResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   FormField?: FormFieldResolvers<ContextType>;
   HttpHeader?: HttpHeaderResolvers<ContextType>;

@@ -74,6 +74,12 @@ export interface MediaStore {
   readStart(key: string, length: number): Promise<Buffer | null>;
   /** Stores `bytes` under `key` (the server's own outputs, e.g. thumbnails), replacing any. */
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
+  /**
+   * Stores what `body` yields under `key` as it comes, replacing any, holding a bounded part of it
+   * at a time (the server's own large outputs: data exports); the bytes stored. When `body` fails,
+   * the error is thrown and nothing is stored.
+   */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<number>;
   /** Removes the objects; keys with no object are ignored. */
   delete(keys: readonly string[]): Promise<void>;
   /**

@@ -5,12 +5,17 @@
  * `If-None-Match: *`, so an upload has the signed size exactly and cannot replace an object.
  */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
+  type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
@@ -51,6 +56,12 @@ const SIGNED_UPLOAD_HEADERS = new Set(['content-type', 'content-length', 'if-non
 
 /** Deletes sent at once: one request per key, since GCS's S3 API has no multi-object delete. */
 const DELETE_CONCURRENCY = 8;
+
+/**
+ * A streamed object is sent in parts of about this size (S3 wants at least 5 MiB but for the last
+ * one, and at most 10,000 of them: up to 80 GB); one part is all it holds at a time.
+ */
+const PART_BYTES = 8 * 1024 * 1024;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey');
@@ -143,6 +154,60 @@ export function createS3MediaStore(client: S3Client, { bucket }: { bucket: strin
     async put(key, bytes, contentType) {
       checkMediaKey(key);
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }));
+    },
+    async putStream(key, body, contentType) {
+      checkMediaKey(key);
+      const target = { Bucket: bucket, Key: key };
+      let uploadId: string | undefined;
+      const parts: CompletedPart[] = [];
+      let held: Uint8Array[] = [];
+      let heldBytes = 0;
+      let total = 0;
+      const take = () => {
+        const bytes = Buffer.concat(held, heldBytes);
+        [held, heldBytes] = [[], 0];
+        return bytes;
+      };
+      const sendPart = async () => {
+        const bytes = take();
+        uploadId ??= (await client.send(new CreateMultipartUploadCommand({ ...target, ContentType: contentType })))
+          .UploadId;
+        const PartNumber = parts.length + 1;
+        const answer = await client.send(
+          new UploadPartCommand({
+            ...target,
+            UploadId: uploadId,
+            PartNumber,
+            Body: bytes,
+            ContentLength: bytes.length,
+          }),
+        );
+        parts.push({ PartNumber, ETag: answer.ETag });
+      };
+      try {
+        for await (const chunk of body) {
+          held.push(chunk);
+          heldBytes += chunk.length;
+          total += chunk.length;
+          if (heldBytes >= PART_BYTES) await sendPart();
+        }
+        if (uploadId === undefined) {
+          // Smaller than one part: one plain PUT.
+          await client.send(new PutObjectCommand({ ...target, Body: take(), ContentType: contentType }));
+          return total;
+        }
+        if (heldBytes > 0) await sendPart();
+        await client.send(
+          new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        );
+        return total;
+      } catch (error) {
+        // The parts sent so far would be kept (and billed) until a lifecycle rule removed them.
+        if (uploadId !== undefined) {
+          await client.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId })).catch(() => undefined);
+        }
+        throw error;
+      }
     },
     async delete(keys) {
       keys.forEach(checkMediaKey);

@@ -9,6 +9,7 @@
  */
 import type { Services } from '../app/services';
 import { publishMessageUpdated } from '../conversationEvents/event';
+import { exportKeyOf } from '../dataExport/export';
 import { publishFriendsChanged } from '../presence/events';
 import { leaveGroup } from './groups';
 
@@ -74,6 +75,7 @@ async function deleteAccountSteps(services: Services, d: Deletions, userId: stri
   await sessions.endAll(userId, 'deleted');
   done();
   await store.pushTokens.unregisterAll(userId);
+  await services.media.delete([exportKeyOf(userId)]);
   done();
   for (const friendId of await store.friends.listMutual(userId)) {
     await store.friends.remove(userId, friendId);

@@ -187,6 +187,41 @@ export function describeMediaStore(
       expect((await fetch(url)).status).toBe(404);
     });
 
+    /** `count` chunks of `size` random bytes, then (with `failure`) an error instead of the end. */
+    async function* chunks(count: number, size: number, seen: Buffer[], failure?: Error) {
+      for (let i = 0; i < count; i++) {
+        const chunk = randomBytes(size);
+        seen.push(chunk);
+        yield chunk;
+      }
+      if (failure) throw failure;
+    }
+
+    it('stores a stream, small (one request) or of several parts, replacing what was there', async () => {
+      const k = key();
+      await media().put(k, Buffer.from('old'), 'text/plain');
+      const small: Buffer[] = [];
+      expect(await media().putStream(k, chunks(3, 1000, small), 'application/json')).toBe(3000);
+      expect(sha((await media().read(k, { maxBytes: 3000 }))!)).toBe(sha(Buffer.concat(small)));
+      // Past two parts of 8 MiB on S3, in chunks that do not add up to a part exactly.
+      const large: Buffer[] = [];
+      const size = 170 * 64 * 1024;
+      expect(await media().putStream(k, chunks(170, 64 * 1024 + 7, large), 'application/json')).toBe(size + 170 * 7);
+      expect(await media().head(k)).toEqual({ byteSize: size + 170 * 7, contentType: 'application/json' });
+      expect(sha((await media().read(k, { maxBytes: 2 * size }))!)).toBe(sha(Buffer.concat(large)));
+    });
+
+    it('stores nothing of a stream that fails, after a part or before', async () => {
+      for (const count of [2, 140]) {
+        const k = key();
+        const failure = new Error('the source failed');
+        await expect(media().putStream(k, chunks(count, 64 * 1024, [], failure), 'application/json')).rejects.toBe(
+          failure,
+        );
+        expect(await media().head(k)).toBeNull();
+      }
+    });
+
     it('refuses keys the server would never make', async () => {
       for (const bad of ['../etc/passwd', 'u/a/../../b', '/abs', 'u//x', 'u/x.html', '']) {
         await expect(media().head(bad)).rejects.toThrow(/not a media key/);

@@ -4,8 +4,10 @@
  * method, the key and, for an upload, the exact size and type, as S3's presigned URLs do.
  * One process only: several processes would each have their own directory.
  */
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { signFields } from '../../lib/signedUrl';
 import { checkMediaKey, downloadHeaders, MEDIA_PATH, MediaTooLargeError, type MediaStore } from '../media';
 import { ensureLayout, pathsOf, privateStaging, publish, removeDir, statObject, writeMeta } from './files';
@@ -35,6 +37,22 @@ export function createLocalMediaStore(options: LocalMediaOptions): MediaStore {
   const urlOf = (key: string, query: Record<string, string>) => {
     if (origin === undefined) throw new Error('the local media store has no origin yet: the server is not listening');
     return `${origin}${MEDIA_PATH}/${key}?${new URLSearchParams(query)}`;
+  };
+  /** Writes the object's data with `write` in a staging directory of its own, then moves it in place of any. */
+  const replace = async (key: string, contentType: string, write: (dataPath: string) => Promise<void>) => {
+    checkMediaKey(key);
+    const paths = pathsOf(dir, key);
+    await ensureLayout(dir);
+    const staging = privateStaging(dir, key);
+    try {
+      await mkdir(staging);
+      await write(join(staging, 'data'));
+      await writeMeta(staging, contentType);
+      // Replacing: the old object goes first (a reader in between finds none, never half of one).
+      while (!(await publish(staging, paths.object))) await removeDir(paths.object);
+    } finally {
+      await removeDir(staging);
+    }
   };
   return {
     async presignUpload(key, { contentType, byteSize, expiresInSeconds }) {
@@ -92,19 +110,15 @@ export function createLocalMediaStore(options: LocalMediaOptions): MediaStore {
       }
     },
     async put(key, bytes, contentType) {
-      checkMediaKey(key);
-      const paths = pathsOf(dir, key);
-      await ensureLayout(dir);
-      const staging = privateStaging(dir, key);
-      try {
-        await mkdir(staging);
-        await writeFile(join(staging, 'data'), bytes);
-        await writeMeta(staging, contentType);
-        // Replacing: the old object goes first (a reader in between finds none, never half of one).
-        while (!(await publish(staging, paths.object))) await removeDir(paths.object);
-      } finally {
-        await removeDir(staging);
-      }
+      await replace(key, contentType, (data) => writeFile(data, bytes));
+    },
+    async putStream(key, body, contentType) {
+      let size = 0;
+      await replace(key, contentType, async (data) => {
+        await pipeline(body, createWriteStream(data, { flags: 'wx' }));
+        size = (await stat(data)).size;
+      });
+      return size;
     },
     async delete(keys) {
       keys.forEach(checkMediaKey);
