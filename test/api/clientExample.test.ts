@@ -17,7 +17,7 @@ describe('the typed client example (examples/client)', () => {
     execFileSync(bin('graphql-codegen'), ['--config', 'codegen.yml', '--check'], { cwd: example, stdio: 'pipe' });
   }, 60_000);
 
-  it('type-checks, then runs with 3-second access tokens: pages history, merges live messages, resumes across reconnects and expiries', async () => {
+  it('type-checks, then runs with 3-second access tokens: pages history, merges live messages, resumes across reconnects and expiries, sends a photo', async () => {
     execFileSync(bin('tsc'), ['-p', example], { stdio: 'pipe' });
     const server = await startTestServer({ env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
     try {
@@ -31,6 +31,8 @@ describe('the typed client example (examples/client)', () => {
       expect(count(stdout, 'renewals')).toBeGreaterThanOrEqual(3);
       // Alice's slow clock leaves expiry to the server: her refused sends were renewed and sent again.
       expect(count(stdout, 'retries')).toBeGreaterThanOrEqual(1);
+      // And a photo: uploaded, completed, sent, and downloaded by the other member from its signed URL.
+      expect(stdout).toMatch(/photo: IMAGE 8x6 image\/png, Bob downloaded its \d+ bytes/);
     } finally {
       await server.stop();
     }

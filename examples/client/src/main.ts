@@ -13,7 +13,17 @@
 import type { ApolloClient } from '@apollo/client';
 import { createChatClient } from './client';
 import type { HistoryQuery } from './gql/graphql';
-import { CreateGroup, History, MessageAdded, SendMessage, SignUp } from './operations';
+import {
+  CompleteUpload,
+  CreateGroup,
+  CreateUpload,
+  History,
+  MessageAdded,
+  NewestAttachments,
+  SendAttachments,
+  SendMessage,
+  SignUp,
+} from './operations';
 import { createSession } from './session';
 import { toDate } from './time';
 
@@ -49,6 +59,36 @@ function sessionOf(pair: Awaited<ReturnType<typeof signUp>>, clock?: () => numbe
     process.exit(1);
   };
   return createSession({ url, pair, onEnded, clock });
+}
+
+/** An 8 x 6 red PNG: the photo Alice sends. */
+const PHOTO = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAGCAIAAABxZ0isAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAEUlEQVQImWM4oaGBFTEMpAQAgPc0gVsnMZgAAAAASUVORK5CYII=',
+  'base64',
+);
+
+/**
+ * Sends a photo as a client does: reserve an upload, send the bytes where it
+ * says (this server's media store on the embedded default, S3 otherwise),
+ * complete it, then send a message with it. Returns what the server made of it.
+ */
+async function sendPhoto(apollo: ApolloClient, conversationId: string) {
+  const reserved = await apollo.mutate({
+    mutation: CreateUpload,
+    variables: {
+      input: { purpose: 'ATTACHMENT', fileName: 'red.png', contentType: 'image/png', byteSize: PHOTO.length },
+    },
+  });
+  const upload = reserved.data!.createUpload;
+  const headers = Object.fromEntries(upload.headers.map((h) => [h.name, h.value]));
+  const sent = await fetch(upload.url, { method: upload.method, headers, body: PHOTO });
+  if (!sent.ok) throw new Error(`the upload was refused: ${sent.status}`);
+  const completed = await apollo.mutate({ mutation: CompleteUpload, variables: { uploadId: upload.id } });
+  await apollo.mutate({
+    mutation: SendAttachments,
+    variables: { conversationId, content: '', attachmentIds: [upload.id] },
+  });
+  return completed.data!.completeUpload;
 }
 
 async function main(): Promise<void> {
@@ -141,6 +181,23 @@ async function main(): Promise<void> {
   );
   const renewals = aliceSession.renewals + bobSession.renewals;
   console.log(`renewals: ${renewals}, reconnects: ${reconnects}, retries: ${a.counts.retries}`);
+
+  // A photo: Bob reads it from a signed URL that only members get.
+  const photo = await sendPhoto(a.apollo, conversationId);
+  const newest = await b.apollo.query({
+    query: NewestAttachments,
+    variables: { conversationId },
+    fetchPolicy: 'network-only',
+  });
+  const [attachment] = newest.data!.messages.edges[0]!.node.attachments;
+  if (!attachment || attachment.id !== photo.id) throw new Error('Bob does not see the photo');
+  const download = await fetch(attachment.url);
+  const bytes = Buffer.from(await download.arrayBuffer());
+  if (!download.ok || bytes.length !== attachment.byteSize) throw new Error(`the photo's download failed`);
+  console.log(
+    `photo: ${attachment.kind} ${attachment.width}x${attachment.height} ${attachment.contentType}, ` +
+      `Bob downloaded its ${bytes.length} bytes`,
+  );
 
   watching.unsubscribe();
   following();

@@ -82,3 +82,61 @@ export const MessageAdded = graphql(`
     }
   }
 `);
+
+/** Reserves an upload: where to send the bytes, and how (see the README's Media section). */
+export const CreateUpload = graphql(`
+  mutation CreateUpload($input: CreateUploadInput!) {
+    createUpload(input: $input) {
+      id
+      url
+      method
+      headers {
+        name
+        value
+      }
+    }
+  }
+`);
+
+export const CompleteUpload = graphql(`
+  mutation CompleteUpload($uploadId: ID!) {
+    completeUpload(uploadId: $uploadId) {
+      id
+      kind
+      contentType
+      width
+      height
+    }
+  }
+`);
+
+export const SendAttachments = graphql(`
+  mutation SendAttachments($conversationId: ID!, $content: String!, $attachmentIds: [ID!]) {
+    sendMessage(conversationId: $conversationId, content: $content, attachmentIds: $attachmentIds) {
+      id
+    }
+  }
+`);
+
+/** The newest message's attachments, as a member sees them: signed URLs that expire. */
+export const NewestAttachments = graphql(`
+  query NewestAttachments($conversationId: ID!) {
+    messages(conversationId: $conversationId, last: 1) {
+      edges {
+        node {
+          id
+          attachments {
+            id
+            kind
+            contentType
+            byteSize
+            width
+            height
+            url
+            urlExpiresAt
+          }
+        }
+      }
+    }
+  }
+`);

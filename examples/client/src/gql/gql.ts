@@ -20,6 +20,10 @@ type Documents = {
     "\n  mutation SendMessage($conversationId: ID!, $content: String!, $clientMessageId: String) {\n    sendMessage(conversationId: $conversationId, content: $content, clientMessageId: $clientMessageId) {\n      id\n      seq\n    }\n  }\n": typeof types.SendMessageDocument,
     "\n  query History($conversationId: ID!, $last: Int, $before: ID) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges {\n        cursor\n        node {\n          id\n          seq\n          content\n          createdAt\n          sender {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": typeof types.HistoryDocument,
     "\n  subscription MessageAdded($conversationId: ID!, $after: ID) {\n    messageAdded(conversationId: $conversationId, after: $after) {\n      id\n      seq\n      content\n      createdAt\n      sender {\n        id\n        username\n      }\n    }\n  }\n": typeof types.MessageAddedDocument,
+    "\n  mutation CreateUpload($input: CreateUploadInput!) {\n    createUpload(input: $input) {\n      id\n      url\n      method\n      headers {\n        name\n        value\n      }\n    }\n  }\n": typeof types.CreateUploadDocument,
+    "\n  mutation CompleteUpload($uploadId: ID!) {\n    completeUpload(uploadId: $uploadId) {\n      id\n      kind\n      contentType\n      width\n      height\n    }\n  }\n": typeof types.CompleteUploadDocument,
+    "\n  mutation SendAttachments($conversationId: ID!, $content: String!, $attachmentIds: [ID!]) {\n    sendMessage(conversationId: $conversationId, content: $content, attachmentIds: $attachmentIds) {\n      id\n    }\n  }\n": typeof types.SendAttachmentsDocument,
+    "\n  query NewestAttachments($conversationId: ID!) {\n    messages(conversationId: $conversationId, last: 1) {\n      edges {\n        node {\n          id\n          attachments {\n            id\n            kind\n            contentType\n            byteSize\n            width\n            height\n            url\n            urlExpiresAt\n          }\n        }\n      }\n    }\n  }\n": typeof types.NewestAttachmentsDocument,
 };
 const documents: Documents = {
     "\n  mutation SignUp($username: String!, $password: String!, $deviceName: String) {\n    signUp(username: $username, password: $password, deviceName: $deviceName) {\n      token\n      expiresAt\n      refreshToken\n      user {\n        id\n        username\n      }\n    }\n  }\n": types.SignUpDocument,
@@ -28,6 +32,10 @@ const documents: Documents = {
     "\n  mutation SendMessage($conversationId: ID!, $content: String!, $clientMessageId: String) {\n    sendMessage(conversationId: $conversationId, content: $content, clientMessageId: $clientMessageId) {\n      id\n      seq\n    }\n  }\n": types.SendMessageDocument,
     "\n  query History($conversationId: ID!, $last: Int, $before: ID) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges {\n        cursor\n        node {\n          id\n          seq\n          content\n          createdAt\n          sender {\n            id\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": types.HistoryDocument,
     "\n  subscription MessageAdded($conversationId: ID!, $after: ID) {\n    messageAdded(conversationId: $conversationId, after: $after) {\n      id\n      seq\n      content\n      createdAt\n      sender {\n        id\n        username\n      }\n    }\n  }\n": types.MessageAddedDocument,
+    "\n  mutation CreateUpload($input: CreateUploadInput!) {\n    createUpload(input: $input) {\n      id\n      url\n      method\n      headers {\n        name\n        value\n      }\n    }\n  }\n": types.CreateUploadDocument,
+    "\n  mutation CompleteUpload($uploadId: ID!) {\n    completeUpload(uploadId: $uploadId) {\n      id\n      kind\n      contentType\n      width\n      height\n    }\n  }\n": types.CompleteUploadDocument,
+    "\n  mutation SendAttachments($conversationId: ID!, $content: String!, $attachmentIds: [ID!]) {\n    sendMessage(conversationId: $conversationId, content: $content, attachmentIds: $attachmentIds) {\n      id\n    }\n  }\n": types.SendAttachmentsDocument,
+    "\n  query NewestAttachments($conversationId: ID!) {\n    messages(conversationId: $conversationId, last: 1) {\n      edges {\n        node {\n          id\n          attachments {\n            id\n            kind\n            contentType\n            byteSize\n            width\n            height\n            url\n            urlExpiresAt\n          }\n        }\n      }\n    }\n  }\n": types.NewestAttachmentsDocument,
 };
 
 /**
@@ -68,6 +76,22 @@ export function graphql(source: "\n  query History($conversationId: ID!, $last: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription MessageAdded($conversationId: ID!, $after: ID) {\n    messageAdded(conversationId: $conversationId, after: $after) {\n      id\n      seq\n      content\n      createdAt\n      sender {\n        id\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription MessageAdded($conversationId: ID!, $after: ID) {\n    messageAdded(conversationId: $conversationId, after: $after) {\n      id\n      seq\n      content\n      createdAt\n      sender {\n        id\n        username\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateUpload($input: CreateUploadInput!) {\n    createUpload(input: $input) {\n      id\n      url\n      method\n      headers {\n        name\n        value\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateUpload($input: CreateUploadInput!) {\n    createUpload(input: $input) {\n      id\n      url\n      method\n      headers {\n        name\n        value\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CompleteUpload($uploadId: ID!) {\n    completeUpload(uploadId: $uploadId) {\n      id\n      kind\n      contentType\n      width\n      height\n    }\n  }\n"): (typeof documents)["\n  mutation CompleteUpload($uploadId: ID!) {\n    completeUpload(uploadId: $uploadId) {\n      id\n      kind\n      contentType\n      width\n      height\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SendAttachments($conversationId: ID!, $content: String!, $attachmentIds: [ID!]) {\n    sendMessage(conversationId: $conversationId, content: $content, attachmentIds: $attachmentIds) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation SendAttachments($conversationId: ID!, $content: String!, $attachmentIds: [ID!]) {\n    sendMessage(conversationId: $conversationId, content: $content, attachmentIds: $attachmentIds) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NewestAttachments($conversationId: ID!) {\n    messages(conversationId: $conversationId, last: 1) {\n      edges {\n        node {\n          id\n          attachments {\n            id\n            kind\n            contentType\n            byteSize\n            width\n            height\n            url\n            urlExpiresAt\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query NewestAttachments($conversationId: ID!) {\n    messages(conversationId: $conversationId, last: 1) {\n      edges {\n        node {\n          id\n          attachments {\n            id\n            kind\n            contentType\n            byteSize\n            width\n            height\n            url\n            urlExpiresAt\n          }\n        }\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
