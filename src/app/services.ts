@@ -151,7 +151,7 @@ export function createServices(options: ServiceOptions): Services {
       pubsub,
       log,
       refreshTtlSeconds: config.refreshTokenTtlSeconds,
-      maxSessions: limits.sessionsMax,
+      maxSessions: config.maxSessionsPerUser,
       now,
     }),
     presence,

@@ -97,6 +97,11 @@ export interface Config {
    */
   maxConnectionsPerUser: number;
   /**
+   * MAX_SESSIONS_PER_USER: live sessions (signed-in devices) of one user; signing in past it ends the
+   * least recently used. At most limits.sessionsMax, which bounds what `sessions` answers. @default 100
+   */
+  maxSessionsPerUser: number;
+  /**
    * MAX_CONNECTIONS_PER_ADDRESS: authenticated WebSocket connections from one client address at
    * once (see TRUST_PROXY), on all processes together; past it a new one is closed with 4429.
    * Raise it where many users share an address (carrier NAT, an office). @default 1000

@@ -131,6 +131,7 @@ export function loadConfig(env: Env): Config {
     wsMaxBufferedBytes: integer(env, 'WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 10_000),
     maxConnectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 100, 1, 10_000_000),
+    maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', limits.sessionsMax, 1, limits.sessionsMax),
     maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1000, 1, 10_000_000),
     maxSubscriptionsPerUser: integer(env, 'MAX_SUBSCRIPTIONS_PER_USER', 1000, 1, 10_000_000),
     maxQueryFields: integer(env, 'MAX_QUERY_FIELDS', 500, 10, 100_000),
