@@ -1,7 +1,6 @@
-import WebSocket from 'ws';
 import { backendsAvailable } from '../helpers/backends';
 import { useCluster } from '../helpers/cluster';
-import { codes, gql, gqlOk, signUp, uniqueName, type TestUser } from '../helpers/client';
+import { codes, gql, gqlOk, openSocket, signUp, type TestUser, uniqueName } from '../helpers/client';
 import { CREATE_GROUP, EDIT, SEND } from '../helpers/operations';
 import { useTestServer } from '../helpers/server';
 
@@ -17,22 +16,6 @@ const REPORTS = `query($first: Int, $after: String) { reports(first: $first, aft
   edges { cursor node { id reason note createdAt reporter { id } reportedUser { id }
     message { id seq content editedAt sender { id } } } }
   pageInfo { hasNextPage hasPreviousPage endCursor } } }`;
-
-/** An authenticated graphql-ws connection, kept open; `closed` resolves with its close code. */
-async function openSocket(wsUrl: string, token: string) {
-  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
-  await new Promise<void>((resolve, reject) => {
-    socket.on('message', (data) => JSON.parse(String(data)).type === 'connection_ack' && resolve());
-    void closed.then((code) => reject(new Error(`closed with ${code} before ack`)));
-  });
-  return { socket, closed };
-}
 
 const within = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([

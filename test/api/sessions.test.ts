@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { backendsAvailable } from '../helpers/backends';
 import { useCluster } from '../helpers/cluster';
-import { codes, gql, gqlOk, uniqueName, type TestUser } from '../helpers/client';
+import { codes, gql, gqlOk, openSocket, type TestUser, uniqueName } from '../helpers/client';
 import { startTestServer, useTestServer } from '../helpers/server';
 
 const PAIR = 'token expiresAt refreshToken session { id current deviceName createdAt lastUsedAt }';
@@ -10,22 +10,6 @@ const SIGN_UP = `mutation($u: String!, $p: String!) { signUp(username: $u, passw
 const RENEW = `mutation($r: String!) { renewSession(refreshToken: $r) { ${PAIR} user { id } } }`;
 const SESSIONS = '{ sessions { id current deviceName lastUsedAt } }';
 const ME = '{ me { id } }';
-
-/** An authenticated graphql-ws connection, kept open; `closed` resolves with its close code. */
-async function openSocket(wsUrl: string, token: string) {
-  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
-  await new Promise<void>((resolve, reject) => {
-    socket.on('message', (data) => JSON.parse(String(data)).type === 'connection_ack' && resolve());
-    void closed.then((code) => reject(new Error(`closed with ${code} before ack`)));
-  });
-  return { socket, closed };
-}
 
 const within = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([

@@ -187,3 +187,19 @@ export async function readAllMessages(
     cursor = page.pageInfo.endCursor;
   }
 }
+
+/** An authenticated graphql-ws connection, kept open; `closed` resolves with its close code. */
+export async function openSocket(wsUrl: string, token: string) {
+  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+  await new Promise<void>((resolve, reject) => {
+    socket.on('message', (data) => JSON.parse(String(data)).type === 'connection_ack' && resolve());
+    void closed.then((code) => reject(new Error(`closed with ${code} before ack`)));
+  });
+  return { socket, closed };
+}
