@@ -101,8 +101,10 @@ export function createSessions({
    * Refuses the ended session's access tokens on every process and closes its
    * connections. Done for every end the store reports, even a repeated one,
    * for an earlier attempt may have ended it in the store and then failed.
+   * Its device's KeyPackages go with it: no one can add an ended session to an encrypted group.
    */
   async function refuseTokensOf(sessionId: string, userId: string): Promise<void> {
+    await store.mls.deleteForSessions([sessionId]);
     const key = sessionRevocationKey(sessionId);
     // Any access token of the session expires within a token lifetime of now (clocks a little apart included).
     await revocations.revoke(key, new Date(Date.now() + (tokens.ttlSeconds + 60) * 1000));

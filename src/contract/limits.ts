@@ -58,4 +58,14 @@ export const limits = {
   exportUrlSeconds: 60 * 60,
   /** Uploads never attached are deleted after this long. */
   uploadOrphanHours: 24,
+  /** An MLS commit or proposal with its Welcome, in bytes (decoded). */
+  mlsHandshakeBytesMax: 1024 * 1024,
+  /** An MLS application message, in bytes (decoded). */
+  mlsApplicationBytesMax: 128 * 1024,
+  /** Unclaimed KeyPackages one session (device) holds at most, and uploads at once. */
+  keyPackagesPerSession: 100,
+  /** One KeyPackage, in bytes (decoded). */
+  keyPackageBytesMax: 64 * 1024,
+  /** An MLS group id, in bytes (decoded). */
+  mlsGroupIdBytesMax: 256,
 } as const;

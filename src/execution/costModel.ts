@@ -4,6 +4,9 @@ import { responseCost, type CostModel, type ResponseCost } from './queryLimits';
 /** Code points take at most 4 bytes in UTF-8, and JSON may escape a few more. */
 const textBytes = (codePoints: number) => 4 * codePoints + 16;
 
+/** Base64 of n bytes, quoted. */
+const base64Bytes = (n: number) => 4 * Math.ceil(n / 3) + 2;
+
 /** How large this schema's answers can get: the bounds of the contract, field by field. */
 export const costModel: CostModel = {
   listSizes: {
@@ -36,6 +39,11 @@ export const costModel: CostModel = {
     'User.avatarUrl': 2048,
     'Upload.url': 4096,
     'HttpHeader.value': 1024,
+    // Base64 of the largest MLS message, and of a Welcome (which shares that bound with its commit).
+    'MlsPayload.message': base64Bytes(limits.mlsHandshakeBytesMax),
+    'MlsPayload.welcome': base64Bytes(limits.mlsHandshakeBytesMax),
+    'ClaimedKeyPackage.keyPackage': base64Bytes(limits.keyPackageBytesMax),
+    'Conversation.mlsGroupId': base64Bytes(limits.mlsGroupIdBytesMax),
   },
   defaultLeafBytes: 48,
   defaultPageSizes: { messages: limits.messagesDefault },

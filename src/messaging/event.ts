@@ -39,6 +39,7 @@ export function fromMessageEvent(event: MessageEvent): MessageRecord {
       replyToId: event.replyToId ?? null,
       mentionIds: event.mentionIds ?? [],
       attachmentIds: event.attachmentIds ?? [],
+      mls: event.mls ?? null,
     };
     records.set(event, record);
   }

@@ -1,4 +1,5 @@
 /** Every topic of the pub/sub and the JSON event it carries: the wire format between processes. */
+import type { MlsPayloadRecord } from '../store/records';
 
 /**
  * A message as it travels on a user's channel: the stored message's fields,
@@ -22,6 +23,8 @@ export interface MessageEvent {
   mentionIds?: string[];
   /** Absent in events of processes from before attachments: none. */
   attachmentIds?: string[];
+  /** Absent in events of processes from before encrypted conversations: none. */
+  mls?: MlsPayloadRecord | null;
 }
 
 /** On a user's message channel: they left this conversation, so their streams stop following it. */

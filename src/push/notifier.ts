@@ -129,8 +129,9 @@ export function createPushNotifier(options: PushNotifierOptions): PushNotifier {
     if (tokens.length === 0) return;
     const [senderUser] = await store.users.getMany([message.senderId]);
     const name = senderUser?.displayName ?? 'Someone';
-    const title = conversation.kind === 'GROUP' && conversation.title ? `${name} in ${conversation.title}` : name;
-    const body = previewOf(message.content, await firstAttachmentOf(store, message));
+    const title = conversation.kind !== 'DIRECT' && conversation.title ? `${name} in ${conversation.title}` : name;
+    // An encrypted message's push says only that there is one: the server cannot read it, and says no more.
+    const body = message.mls ? 'New message' : previewOf(message.content, await firstAttachmentOf(store, message));
     const data = { conversationId: message.conversationId, messageId: message.id, seq: String(message.seq) };
     const owner = new Map(tokens.map((t) => [t.token, t.userId]));
     const all = [...owner.keys()];

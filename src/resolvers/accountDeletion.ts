@@ -102,7 +102,7 @@ async function deleteAccountSteps(services: Services, d: Deletions, userId: stri
     done();
   }
   for (const conversation of await store.conversations.listAllForUser(userId)) {
-    if (conversation.kind === 'GROUP') await leaveGroup({ services }, userId, conversation);
+    if (conversation.kind !== 'DIRECT') await leaveGroup({ services }, userId, conversation);
   }
   done();
   await store.deletions.finish(userId, now());

@@ -86,6 +86,9 @@ export const conversationResolvers: Resolvers = {
     addGroupMembers: async (_parent, { conversationId, userIds }, ctx) => {
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
       await spend(ctx, ctx.services.limiters.groups, viewer.id);
+      if (conversation.kind === 'ENCRYPTED') {
+        throw badInput('conversationId', 'devices join an encrypted conversation through MLS commits (sendMlsMessage)');
+      }
       if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'members can only be added to a group');
       const control = await ctx.loaders.groupControls.load(conversation.id);
       if (control?.addPolicy === 'ADMINS' && roleOf(control, conversation.memberIds, viewer.id) === 'MEMBER') {
@@ -121,7 +124,7 @@ export const conversationResolvers: Resolvers = {
       const conversation = await ctx.loaders.conversations.load(conversationId);
       // Not a member, of whatever there is or is not: left already (idempotent), and nothing said about the id.
       if (!conversation?.memberIds.includes(viewer.id)) return true;
-      if (conversation.kind !== 'GROUP') throw badInput('conversationId', 'only a group can be left');
+      if (conversation.kind === 'DIRECT') throw badInput('conversationId', 'only a group can be left');
       // Through the group's control: an owner who leaves hands the group on (groups.ts). Not a member
       // any more (another device, a removal meanwhile): left already.
       await leaveGroup(ctx, viewer.id, conversation);

@@ -150,6 +150,9 @@ export const groupResolvers: Resolvers = {
 
     removeGroupMember: async (_parent, { conversationId, userId }, ctx) => {
       const { conversation } = await requireMembership(ctx, conversationId);
+      if (conversation.kind === 'ENCRYPTED') {
+        throw badInput('conversationId', "commit the removal of the member's devices with sendMlsMessage");
+      }
       const after = await change(ctx, conversation, { kind: 'remove', userId });
       await announceLeaving(ctx, after, userId);
       return after;
@@ -168,7 +171,7 @@ export const groupResolvers: Resolvers = {
   Conversation: {
     memberships: async (c, _args, ctx) => {
       const [control, memberships, users] = await Promise.all([
-        c.kind === 'GROUP' ? ctx.loaders.groupControls.load(c.id) : null,
+        c.kind !== 'DIRECT' ? ctx.loaders.groupControls.load(c.id) : null,
         ctx.loaders.readPositions.load(c.id),
         ctx.loaders.users.loadMany(c.memberIds),
       ]);
@@ -181,12 +184,12 @@ export const groupResolvers: Resolvers = {
       });
     },
     viewerRole: async (c, _args, ctx) => {
-      if (c.kind !== 'GROUP') return null;
+      if (c.kind === 'DIRECT') return null;
       const control = await ctx.loaders.groupControls.load(c.id);
       return control ? roleOf(control, c.memberIds, viewerId(ctx)) : null;
     },
     addPolicy: async (c, _args, ctx) =>
-      c.kind === 'GROUP' ? ((await ctx.loaders.groupControls.load(c.id))?.addPolicy ?? null) : null,
+      c.kind !== 'DIRECT' ? ((await ctx.loaders.groupControls.load(c.id))?.addPolicy ?? null) : null,
   },
 
   ConversationUpdated: {

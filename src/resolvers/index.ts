@@ -9,6 +9,7 @@ import { mediaResolvers } from './media';
 import { messageResolvers } from './messages';
 import { moderationResolvers } from './moderation';
 import { presenceResolvers } from './presence';
+import { encryptionResolvers } from './encryption';
 import { groupResolvers } from './groups';
 import { notificationResolvers } from './notifications';
 import { pushResolvers } from './push';
@@ -49,4 +50,5 @@ export const resolvers: Resolvers[] = [
   moderationResolvers,
   accountResolvers,
   mediaResolvers,
+  encryptionResolvers,
 ];

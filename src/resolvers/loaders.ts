@@ -3,6 +3,7 @@ import type { PresenceRecord, PresenceTracker } from '../presence/presence';
 import type {
   ConversationRecord,
   GroupControl,
+  MlsGroupRecord,
   MembershipRecord,
   MessageRecord,
   Store,
@@ -29,6 +30,8 @@ export interface Loaders {
   readPositions: DataLoader<string, MembershipRecord[]>;
   /** Each group's owner, admins and add policy; null for a direct conversation. */
   groupControls: DataLoader<string, GroupControl | null>;
+  /** Encrypted conversations' MLS groups. */
+  mlsGroups: DataLoader<string, MlsGroupRecord | null>;
   /** Whether `blockerId` has blocked `blockedId`. */
   blocked: DataLoader<BlockKey, boolean, string>;
   uploads: DataLoader<string, UploadRecord | null>;
@@ -65,6 +68,7 @@ export function createLoaders(
     presence: new DataLoader((ids) => presence.get(ids), { cache }),
     readPositions: new DataLoader((ids) => store.conversations.readPositions(ids), { cache }),
     groupControls: new DataLoader((ids) => store.conversations.getControls(ids), { cache }),
+    mlsGroups: new DataLoader((ids) => store.mls.getGroups(ids), { cache }),
     blocked: new DataLoader((keys) => store.blocks.isBlocked(keys), {
       cache,
       cacheKeyFn: (key) => `${key.blockerId}:${key.blockedId}`,

@@ -8,6 +8,7 @@ import { openMessageStream } from '../messaging/stream';
 import type { MessageChange, MessageRecord } from '../store/store';
 import { optionalViewerId, requireMembership, requireNoBlock, requireViewer, spend } from './access';
 import { connection } from './connection';
+import { encryptedOnly } from './encryption';
 import { deleteUploads, requireAttachable } from './media';
 import type { Context } from './context';
 import { usersOf } from './users';
@@ -162,6 +163,7 @@ export const messageResolvers: Resolvers = {
       const started = performance.now();
       const { store, pubsub, ids, now, limiters, log, push, metrics } = ctx.services;
       const { viewer, conversation } = await requireMembership(ctx, conversationId);
+      if (conversation.kind === 'ENCRYPTED') throw encryptedOnly();
       const attached = attachmentIds ?? [];
       checkContent(content, { allowEmpty: attached.length > 0 });
       const clientId = checkClientMessageId(clientMessageId);
@@ -212,6 +214,7 @@ export const messageResolvers: Resolvers = {
 
     editMessage: async (_parent, { messageId, content }, ctx) => {
       const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      if (conversation.kind === 'ENCRYPTED') throw encryptedOnly('messageId');
       if (message.senderId !== viewer.id) throw forbidden('Only the sender can edit a message.');
       checkContent(content);
       await spend(ctx, ctx.services.limiters.messages, viewer.id);
@@ -232,6 +235,7 @@ export const messageResolvers: Resolvers = {
 
     addReaction: async (_parent, { messageId, emoji }, ctx) => {
       const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      if (conversation.kind === 'ENCRYPTED') throw encryptedOnly('messageId');
       checkEmoji(emoji);
       if (message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(viewer.id))) return message;
       await spend(ctx, ctx.services.limiters.messages, viewer.id);
@@ -243,6 +247,7 @@ export const messageResolvers: Resolvers = {
 
     removeReaction: async (_parent, { messageId, emoji }, ctx) => {
       const { viewer, message, conversation } = await requireMessage(ctx, messageId);
+      if (conversation.kind === 'ENCRYPTED') throw encryptedOnly('messageId');
       checkEmoji(emoji);
       if (!message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(viewer.id))) return message;
       const change = await ctx.services.store.messages.unreact(message.id, viewer.id, emoji);

@@ -13,8 +13,11 @@ export interface UserRecord {
   avatarKey: string | null;
 }
 
-/** Direct (exactly two members, for ever) or group (1 to 100 members). */
-export type ConversationKind = 'DIRECT' | 'GROUP';
+/**
+ * Direct (exactly two members, for ever), group (1 to 100 members), or
+ * encrypted: a group whose messages are MLS messages the server cannot read.
+ */
+export type ConversationKind = 'DIRECT' | 'GROUP' | 'ENCRYPTED';
 
 /** A conversation and its current members. */
 export interface ConversationRecord {
@@ -112,6 +115,61 @@ export interface MessageRecord {
   mentionIds: string[];
   /** The uploads sent with it (UploadRecord ids), in the order given. */
   attachmentIds: string[];
+  /** The MLS message of an ENCRYPTED conversation (content is then empty); null otherwise. */
+  mls: MlsPayloadRecord | null;
+}
+
+/** An MLS message as stored and delivered: opaque bytes and what the server read of them. */
+export interface MlsPayloadRecord {
+  kind: 'COMMIT' | 'PROPOSAL' | 'APPLICATION';
+  /** The epoch it was sent in. */
+  epoch: number;
+  /** Base64 of the MLSMessage. */
+  message: string;
+  /** Base64 of the Welcome sent with a commit that adds devices; null otherwise. */
+  welcome: string | null;
+  /** A commit's effect on the group; null for other kinds. */
+  change: MlsChange | null;
+}
+
+/**
+ * What an accepted commit does to its group: the devices by leaf after it,
+ * and the users it makes members and non-members. Kept on the commit's
+ * message, so that whoever finds the commit stored can finish applying it.
+ */
+export interface MlsChange {
+  leaves: (string | null)[];
+  addedUserIds: string[];
+  removedUserIds: string[];
+}
+
+/**
+ * The MLS group of an ENCRYPTED conversation as the Delivery Service tracks
+ * it: the epoch the next commit must be for, and which device (`<userId>:
+ * <sessionId>`, the credential's identity) holds each leaf (null: blank).
+ */
+export interface MlsGroupRecord {
+  conversationId: string;
+  /** Base64 of the MLS group id. */
+  groupId: string;
+  epoch: number;
+  leaves: (string | null)[];
+}
+
+/** A KeyPackage in the directory: uploaded by one session (device), handed out once. */
+export interface KeyPackageRecord {
+  /** The KeyPackageRef, hex: unique. */
+  ref: string;
+  userId: string;
+  sessionId: string;
+  /** Base64 of the KeyPackage (an MLSMessage). */
+  keyPackage: string;
+  /** The session's last-resort KeyPackage: handed out when no other is left, and kept. */
+  lastResort: boolean;
+  notAfter: Date;
+  createdAt: Date;
+  /** When it was handed out; null while unclaimed. */
+  claimedAt: Date | null;
 }
 
 /** The users who reacted to a message with one emoji, in the order they did. */
@@ -136,9 +194,9 @@ export type NewUser = Omit<UserRecord, 'deletedAt' | 'avatarKey'> & { passwordHa
 /** Input of `messages.append`; the store assigns `seq`. */
 export type NewMessage = Omit<
   MessageRecord,
-  'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds'
+  'seq' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds' | 'mls'
 > &
-  Partial<Pick<MessageRecord, 'replyToId' | 'mentionIds' | 'attachmentIds'>>;
+  Partial<Pick<MessageRecord, 'replyToId' | 'mentionIds' | 'attachmentIds' | 'mls'>>;
 
 /** The outcome of changing a message (edit, delete, reaction). */
 export type MessageChange =

@@ -38,6 +38,8 @@ import type {
   SuspensionRecord,
   AccountDeletionRecord,
   UploadRecord,
+  MlsGroupRecord,
+  KeyPackageRecord,
   NewUpload,
   UploadCompletion,
   ClaimResult,
@@ -87,9 +89,24 @@ export interface ConversationStore {
    * in either order, return the same conversation.
    */
   findOrCreateDirect(input: { id: string; userIds: [string, string]; createdAt: Date }): Promise<ConversationRecord>;
-  createGroup(input: { id: string; title: string; memberIds: string[]; createdAt: Date }): Promise<ConversationRecord>;
-  /** Adds members to a group unless that would make it larger than `maxMembers`, atomically. */
-  addMembers(conversationId: string, userIds: readonly string[], maxMembers: number): Promise<AddMembersResult>;
+  /** A group, or with `kind: 'ENCRYPTED'` an encrypted one (whose MLS group is in MlsStore). */
+  createGroup(input: {
+    id: string;
+    title: string;
+    memberIds: string[];
+    createdAt: Date;
+    kind?: 'GROUP' | 'ENCRYPTED';
+  }): Promise<ConversationRecord>;
+  /**
+   * Adds members to a group unless that would make it larger than `maxMembers`, atomically.
+   * Their live delivery starts after `joinedAfterSeq` (default: the newest message).
+   */
+  addMembers(
+    conversationId: string,
+    userIds: readonly string[],
+    maxMembers: number,
+    joinedAfterSeq?: number,
+  ): Promise<AddMembersResult>;
   /** Removes a member and their read position. Idempotent. */
   removeMember(conversationId: string, userId: string): Promise<void>;
   /** Memberships for (conversation, user) pairs, `null` where the user is not a member. */
@@ -134,9 +151,13 @@ export interface MessageStore {
   /**
    * Stores a message with the next `seq` of its conversation. When the sender
    * already sent `clientMessageId` in that conversation, stores nothing and
-   * returns the original with `created: false`.
+   * returns the original with `created: false`. An MLS commit (`mls.kind`
+   * COMMIT) is stored only if no commit for its epoch is, across processes:
+   * otherwise the one stored is returned with `created: false`.
    */
   append(message: NewMessage): Promise<{ message: MessageRecord; created: boolean }>;
+  /** The stored MLS commit of the conversation for `epoch`, if any. */
+  findCommit(conversationId: string, epoch: number): Promise<MessageRecord | null>;
   getMany(ids: readonly string[]): Promise<(MessageRecord | null)[]>;
   /** A range of one conversation's history, in `seq` order. */
   page(conversationId: string, range: MessageRange): Promise<MessageRecord[]>;
@@ -238,6 +259,39 @@ export interface SessionStore {
   endAllForUser(userId: string, now: Date, because: SessionEndReason): Promise<string[]>;
 }
 
+/** The MLS groups of encrypted conversations, and the KeyPackage directory. */
+export interface MlsStore {
+  /** Registers a conversation's group at epoch 0 with one device; throws if the conversation has one. */
+  createGroup(group: MlsGroupRecord): Promise<void>;
+  getGroups(conversationIds: readonly string[]): Promise<(MlsGroupRecord | null)[]>;
+  /**
+   * Moves the group from `epoch` to `epoch + 1` with `leaves`, if it is at
+   * `epoch` (compare and set); whether this call moved it.
+   */
+  advance(conversationId: string, epoch: number, leaves: (string | null)[]): Promise<boolean>;
+  /**
+   * Adds KeyPackages of a session unless it would then hold more than
+   * `maxUnclaimed` unclaimed ones (nothing added then: 'too-many'); a
+   * last-resort one replaces the session's previous one. Refs already stored are skipped.
+   */
+  addKeyPackages(
+    packages: readonly KeyPackageRecord[],
+    maxUnclaimed: number,
+  ): Promise<{ status: 'ok'; unclaimed: number } | { status: 'too-many' }>;
+  /**
+   * Hands out one unclaimed KeyPackage of the session, oldest first, not
+   * expired at `now`, each at most once across processes; else its
+   * last-resort one; null if neither.
+   */
+  claimKeyPackage(sessionId: string, now: Date): Promise<KeyPackageRecord | null>;
+  /** A KeyPackage by ref. */
+  getKeyPackage(ref: string): Promise<KeyPackageRecord | null>;
+  /** How many unclaimed, unexpired (at `now`), not last-resort KeyPackages the session holds. */
+  countUnclaimed(sessionId: string, now: Date): Promise<number>;
+  /** Deletes the KeyPackages of the sessions. Idempotent. */
+  deleteForSessions(sessionIds: readonly string[]): Promise<void>;
+}
+
 /** Reports for operators, and the accounts they suspended. */
 export interface ModerationStore {
   /** Stores a report (its message snapshot a copy); throws if the id is taken. */
@@ -301,6 +355,7 @@ export interface Store {
   moderation: ModerationStore;
   deletions: AccountDeletionStore;
   uploads: UploadStore;
+  mls: MlsStore;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -336,6 +391,7 @@ export function wrapStore(store: Store, around: (call: () => Promise<unknown>) =
     moderation: wrap(store.moderation),
     deletions: wrap(store.deletions),
     uploads: wrap(store.uploads),
+    mls: wrap(store.mls),
     close: () => store.close(),
   };
 }

@@ -13,14 +13,20 @@ import { membershipKey, type Tables } from './tables';
 
 const copyConversation = (c: ConversationRecord): ConversationRecord => ({ ...c, memberIds: [...c.memberIds] });
 
-function join(t: Tables, conversation: ConversationRecord, userId: string, joinedAt: Date): void {
+function join(
+  t: Tables,
+  conversation: ConversationRecord,
+  userId: string,
+  joinedAt: Date,
+  joinedSeq = conversation.lastSeq,
+): void {
   if (!conversation.memberIds.includes(userId)) conversation.memberIds.push(userId);
   const key = membershipKey(conversation.id, userId);
   if (!t.memberships.has(key)) {
     t.memberships.set(key, {
       conversationId: conversation.id,
       userId,
-      joinedSeq: conversation.lastSeq,
+      joinedSeq: Math.min(joinedSeq, conversation.lastSeq),
       lastReadSeq: 0,
       lastReadMessageId: null,
       mutedUntil: null,
@@ -106,12 +112,12 @@ export function createMemoryConversationStore(t: Tables): ConversationStore {
       t.directByPair.set(pair, id);
       return created;
     },
-    async createGroup({ id, title, memberIds, createdAt }) {
+    async createGroup({ id, title, memberIds, createdAt, kind = 'GROUP' }) {
       return insertConversation(
         t,
         {
           id,
-          kind: 'GROUP',
+          kind,
           title,
           memberIds: [],
           createdAt,
@@ -122,14 +128,14 @@ export function createMemoryConversationStore(t: Tables): ConversationStore {
         memberIds,
       );
     },
-    async addMembers(conversationId, userIds, maxMembers): Promise<AddMembersResult> {
+    async addMembers(conversationId, userIds, maxMembers, joinedAfterSeq): Promise<AddMembersResult> {
       const conversation = t.conversations.get(conversationId);
       if (!conversation) return { status: 'missing' };
-      if (conversation.kind !== 'GROUP') return { status: 'not-a-group' };
+      if (conversation.kind === 'DIRECT') return { status: 'not-a-group' };
       const after = new Set([...conversation.memberIds, ...userIds]);
       if (after.size > maxMembers) return { status: 'too-many', memberCount: after.size };
       const at = new Date();
-      for (const userId of userIds) join(t, conversation, userId, at);
+      for (const userId of userIds) join(t, conversation, userId, at, joinedAfterSeq);
       return { status: 'ok', conversation: copyConversation(conversation) };
     },
     async removeMember(conversationId, userId) {
@@ -138,13 +144,13 @@ export function createMemoryConversationStore(t: Tables): ConversationStore {
     async getControls(ids) {
       return ids.map((id) => {
         const conversation = t.conversations.get(id);
-        return conversation?.kind === 'GROUP' ? controlOf(t, conversation) : null;
+        return conversation && conversation.kind !== 'DIRECT' ? controlOf(t, conversation) : null;
       });
     },
     async changeControl(conversationId, decide): Promise<ControlOutcome> {
       const conversation = t.conversations.get(conversationId);
       if (!conversation) return { status: 'missing' };
-      if (conversation.kind !== 'GROUP') return { status: 'not-a-group' };
+      if (conversation.kind === 'DIRECT') return { status: 'not-a-group' };
       // Decided and applied without yielding: nothing else runs in between.
       const current = controlOf(t, conversation);
       const decision = decide({

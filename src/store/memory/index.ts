@@ -4,6 +4,7 @@ import { createMemoryConversationStore } from './conversations';
 import { createMemoryAccountDeletionStore } from './deletions';
 import { createMemoryFriendStore } from './friends';
 import { createMemoryMessageStore } from './messages';
+import { createMemoryMlsStore } from './mls';
 import { createMemoryModerationStore } from './moderation';
 import { createMemoryPushTokenStore } from './pushTokens';
 import { createMemorySessionStore } from './sessions';
@@ -29,6 +30,7 @@ export function createMemoryStore(): Store {
     moderation: createMemoryModerationStore(t),
     deletions: createMemoryAccountDeletionStore(t),
     uploads: createMemoryUploadStore(t),
+    mls: createMemoryMlsStore(t),
     async close() {},
   };
 }

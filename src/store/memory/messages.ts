@@ -4,6 +4,7 @@ import {
   type MessageRange,
   type MessageRecord,
   type MessageStore,
+  type MlsPayloadRecord,
   type NewMessage,
 } from '../store';
 import type { Tables } from './tables';
@@ -13,7 +14,20 @@ const copyMessage = (m: MessageRecord): MessageRecord => ({
   reactions: m.reactions.map((r) => ({ emoji: r.emoji, userIds: [...r.userIds] })),
   mentionIds: [...m.mentionIds],
   attachmentIds: [...m.attachmentIds],
+  mls: m.mls ? copyMls(m.mls) : null,
 });
+
+const copyMls = (mls: MlsPayloadRecord): MlsPayloadRecord => ({
+  ...mls,
+  change: mls.change && {
+    leaves: [...mls.change.leaves],
+    addedUserIds: [...mls.change.addedUserIds],
+    removedUserIds: [...mls.change.removedUserIds],
+  },
+});
+
+/** The key under which a conversation's commit for one epoch is kept (one per epoch). */
+const commitKeyOf = (conversationId: string, epoch: number) => `mls-commit\u0000${conversationId}\u0000${epoch}`;
 
 /** Applies `change` to a stored message that is not deleted. */
 function changeMessage(t: Tables, id: string, change: (m: MessageRecord) => MessageChange | void): MessageChange {
@@ -40,6 +54,11 @@ export function createMemoryMessageStore(t: Tables): MessageStore {
         const originalId = t.messageIdByClientKey.get(clientKey);
         if (originalId !== undefined) return { message: copyMessage(t.messagesById.get(originalId)!), created: false };
       }
+      const commitKey = input.mls?.kind === 'COMMIT' ? commitKeyOf(input.conversationId, input.mls.epoch) : null;
+      if (commitKey !== null) {
+        const stored = t.messageIdByClientKey.get(commitKey);
+        if (stored !== undefined) return { message: copyMessage(t.messagesById.get(stored)!), created: false };
+      }
       const conversation = t.conversations.get(input.conversationId);
       const messages = t.history.get(input.conversationId);
       if (!conversation || !messages) throw new Error(`append: no conversation ${input.conversationId}`);
@@ -53,15 +72,21 @@ export function createMemoryMessageStore(t: Tables): MessageStore {
         replyToId: input.replyToId ?? null,
         mentionIds: [...(input.mentionIds ?? [])],
         attachmentIds: [...(input.attachmentIds ?? [])],
+        mls: input.mls ? copyMls(input.mls) : null,
       };
       messages.push(message);
       t.messagesById.set(message.id, message);
       if (clientKey !== null) t.messageIdByClientKey.set(clientKey, message.id);
+      if (commitKey !== null) t.messageIdByClientKey.set(commitKey, message.id);
       conversation.lastSeq = message.seq;
       conversation.lastMessageId = message.id;
       // Clocks of different processes differ a little: activity never moves backwards.
       if (message.createdAt > conversation.lastActivityAt) conversation.lastActivityAt = message.createdAt;
       return { message: copyMessage(message), created: true };
+    },
+    async findCommit(conversationId, epoch) {
+      const id = t.messageIdByClientKey.get(commitKeyOf(conversationId, epoch));
+      return id === undefined ? null : copyMessage(t.messagesById.get(id)!);
     },
     async getMany(ids) {
       return ids.map((id) => {

@@ -16,6 +16,8 @@ import type {
   SuspensionRecord,
   UploadRecord,
   UserRecord,
+  MlsGroupRecord,
+  KeyPackageRecord,
 } from '../store';
 
 /** Every map the memory store keeps. */
@@ -55,6 +57,12 @@ export interface Tables {
   deletions: Map<string, AccountDeletionRecord>;
   /** uploadId -> the upload, its claim (`holder`) included. */
   uploads: Map<string, UploadRecord>;
+  /** conversationId -> its MLS group (encrypted conversations). */
+  mlsGroups: Map<string, MlsGroupRecord>;
+  /** KeyPackageRef -> the KeyPackage. */
+  keyPackages: Map<string, KeyPackageRecord>;
+  /** sessionId -> its KeyPackages, oldest first. */
+  keyPackagesBySession: Map<string, KeyPackageRecord[]>;
 }
 
 /** Empty tables, for one store. */
@@ -81,6 +89,9 @@ export function createTables(): Tables {
     suspensions: new Map(),
     deletions: new Map(),
     uploads: new Map(),
+    mlsGroups: new Map(),
+    keyPackages: new Map(),
+    keyPackagesBySession: new Map(),
   };
 }
 

@@ -110,11 +110,17 @@ async function findOrCreateDirect(
 async function createGroup(
   c: Collections,
   maxSlots: number,
-  { id, title, memberIds, createdAt }: { id: string; title: string; memberIds: string[]; createdAt: Date },
+  {
+    id,
+    title,
+    memberIds,
+    createdAt,
+    kind = 'GROUP',
+  }: { id: string; title: string; memberIds: string[]; createdAt: Date; kind?: 'GROUP' | 'ENCRYPTED' },
 ): Promise<ConversationRecord> {
   const doc: ConversationDoc = {
     _id: id,
-    kind: 'GROUP',
+    kind,
     title,
     pairKey: `group:${id}`,
     createdAt,
@@ -130,11 +136,13 @@ async function addMembers(
   conversationId: string,
   userIds: readonly string[],
   maxMembers: number,
+  joinedAfterSeq?: number,
 ): Promise<AddMembersResult> {
   const doc = await c.conversations.findOne({ _id: conversationId });
   if (!doc) return { status: 'missing' };
-  if (doc.kind !== 'GROUP') return { status: 'not-a-group' };
-  const joined = await join(c, conversationId, userIds, Math.min(maxMembers, maxSlots), new Date());
+  if (doc.kind === 'DIRECT') return { status: 'not-a-group' };
+  const limit = Math.min(maxMembers, maxSlots);
+  const joined = await join(c, conversationId, userIds, limit, new Date(), joinedAfterSeq);
   if (!joined.ok) return { status: 'too-many', memberCount: joined.memberCount };
   return { status: 'ok', conversation: (await hydrate(c, [doc]))[0]! };
 }
@@ -189,7 +197,7 @@ async function readControl(c: Collections, conversationId: string) {
   const stored = await newestControl(c, conversationId);
   await finishRemoval(c, stored);
   const [conversation] = await getConversations(c, [conversationId]);
-  if (!conversation || conversation.kind !== 'GROUP') return null;
+  if (!conversation || conversation.kind === 'DIRECT') return null;
   const memberships = (
     await getMemberships(
       c,
@@ -261,7 +269,8 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
     getMany: (ids) => getConversations(c, ids),
     findOrCreateDirect: (input) => findOrCreateDirect(c, maxSlots, input),
     createGroup: (input) => createGroup(c, maxSlots, input),
-    addMembers: (conversationId, userIds, maxMembers) => addMembers(c, maxSlots, conversationId, userIds, maxMembers),
+    addMembers: (conversationId, userIds, maxMembers, joinedAfterSeq) =>
+      addMembers(c, maxSlots, conversationId, userIds, maxMembers, joinedAfterSeq),
     removeMember: (conversationId, userId) => removeMember(c, conversationId, userId),
     getMemberships: (keys) => getMemberships(c, keys),
     listForUser: (userId, page) => listForUser(c, userId, page),
@@ -272,7 +281,7 @@ export function createConversationStore(c: Collections, { maxSlots }: { maxSlots
     getControls: (ids) => getControls(c, ids),
     changeControl: (conversationId, decide) => changeControl(c, conversationId, decide),
     async setTitle(conversationId, title) {
-      await c.conversations.updateOne({ _id: conversationId, kind: 'GROUP' }, { $set: { title } });
+      await c.conversations.updateOne({ _id: conversationId, kind: { $ne: 'DIRECT' } }, { $set: { title } });
     },
   };
 }

@@ -6,6 +6,8 @@ import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb
 import type {
   AddPolicy,
   ConversationRecord,
+  KeyPackageRecord,
+  MlsGroupRecord,
   MembershipRecord,
   MessageRecord,
   PushTokenRecord,
@@ -63,15 +65,31 @@ export type MembershipDoc = Omit<MembershipRecord, 'mutedUntil' | 'joinedAt'> & 
 /** A message; `_id` is its Snowflake id. */
 export type MessageDoc = Omit<
   MessageRecord,
-  'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds'
+  'id' | 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds' | 'mls'
 > &
   Partial<
-    Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds'>
+    Pick<MessageRecord, 'editedAt' | 'deletedAt' | 'reactions' | 'replyToId' | 'mentionIds' | 'attachmentIds' | 'mls'>
   > & {
     _id: string;
-    /** Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none. */
+    /**
+     * Unique per conversation: `c:<sender>:<clientMessageId>`, or `id:<message id>` when there is none;
+     * `mls-epoch:<epoch>` for an MLS commit, so that one commit per epoch is stored.
+     */
     clientKey: string;
   };
+
+/** An encrypted conversation's MLS group; `_id` is the conversation id. */
+export type MlsGroupDoc = Omit<MlsGroupRecord, 'conversationId'> & { _id: string };
+
+/** The claim of one KeyPackage (`_id` its ref): inserted once, by the one claim that gets it. */
+export interface KeyPackageClaimDoc {
+  _id: string;
+  sessionId: string;
+  claimedAt: Date;
+}
+
+/** A KeyPackage of the directory; `_id` is its ref. */
+export type KeyPackageDoc = Omit<KeyPackageRecord, 'ref' | 'claimedAt'> & { _id: string; claimedAt?: Date | null };
 
 /**
  * One state of a message's content after it was sent: edits and the deletion
@@ -225,6 +243,9 @@ export function collections(db: Db) {
     accountDeletions: db.collection<AccountDeletionDoc>('accountDeletions'),
     uploads: db.collection<UploadDoc>('uploads'),
     uploadClaims: db.collection<UploadClaimDoc>('uploadClaims'),
+    mlsGroups: db.collection<MlsGroupDoc>('mlsGroups'),
+    keyPackages: db.collection<KeyPackageDoc>('keyPackages'),
+    keyPackageClaims: db.collection<KeyPackageClaimDoc>('keyPackageClaims'),
   };
 }
 
@@ -266,6 +287,18 @@ export async function uploadIndexes(db: Db): Promise<void> {
   await Promise.all([
     c.uploads.createIndex({ createdAt: 1, _id: 1 }, { name: 'createdAt' }),
     c.uploadClaims.createIndex({ holder: 1 }, { name: 'holder' }),
+  ]);
+}
+
+/** The index of the KeyPackage directory (migration 5): a session's unclaimed ones, oldest first. */
+export async function ensureKeyPackageIndexes(db: Db): Promise<void> {
+  const c = collections(db);
+  await Promise.all([
+    c.keyPackages.createIndex(
+      { sessionId: 1, lastResort: 1, claimedAt: 1, createdAt: 1 },
+      { name: 'session_unclaimed' },
+    ),
+    c.keyPackageClaims.createIndex({ sessionId: 1 }, { name: 'sessionId' }),
   ]);
 }
 
@@ -345,6 +378,7 @@ export function toMessage({ _id, clientKey: _key, ...fields }: MessageDoc): Mess
     replyToId: fields.replyToId ?? null,
     mentionIds: fields.mentionIds ?? [],
     attachmentIds: fields.attachmentIds ?? [],
+    mls: fields.mls ?? null,
   };
 }
 

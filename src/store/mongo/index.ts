@@ -22,6 +22,7 @@ import { createAccountDeletionStore } from './deletions';
 import { collections } from './documents';
 import { createFriendStore } from './friends';
 import { createMessageStore, type MessageStoreOptions } from './messages';
+import { createMlsStore } from './mls';
 import { migrate } from './migrations';
 import { createModerationStore } from './moderation';
 import { createPushTokenStore } from './pushTokens';
@@ -65,6 +66,7 @@ export function createMongoStore(db: Db, options: MongoStoreOptions = {}): Store
     moderation: createModerationStore(c),
     deletions: createAccountDeletionStore(c),
     uploads: createUploadStore(c),
+    mls: createMlsStore(c),
     async close() {
       await options.onClose?.();
     },

@@ -19,9 +19,11 @@ export async function join(
   userIds: readonly string[],
   limit: number,
   joinedAt: Date,
+  joinedAfterSeq?: number,
 ): Promise<{ ok: true; inserted: string[] } | { ok: false; memberCount: number }> {
   const wanted = [...new Set(userIds)];
-  const joinedSeq = (await newestMessage(c, conversationId))?.seq ?? 0;
+  const newest = (await newestMessage(c, conversationId))?.seq ?? 0;
+  const joinedSeq = Math.min(joinedAfterSeq ?? newest, newest);
   for (let attempt = 0; ; attempt++) {
     const current = await readSlots(c, conversationId);
     const missing = wanted.filter((id) => !current.some((m) => m.userId === id));

@@ -46,8 +46,10 @@ async function appendOnce(
   maxAppendAttempts: number,
   input: NewMessage,
 ): Promise<{ message: MessageRecord; created: boolean }> {
-  const clientKey = input.clientMessageId === null ? `id:${input.id}` : `c:${input.senderId}:${input.clientMessageId}`;
-  if (input.clientMessageId !== null) {
+  const commit = input.mls?.kind === 'COMMIT' ? commitKey(input.mls.epoch) : null;
+  const clientKey =
+    commit ?? (input.clientMessageId === null ? `id:${input.id}` : `c:${input.senderId}:${input.clientMessageId}`);
+  if (commit !== null || input.clientMessageId !== null) {
     const original = await findByClientKey(c, input.conversationId, clientKey);
     if (original) return { message: original, created: false };
   }
@@ -60,7 +62,7 @@ async function appendOnce(
       await c.messages.insertOne(doc);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      if (input.clientMessageId !== null) {
+      if (commit !== null || input.clientMessageId !== null) {
         const original = await findByClientKey(c, input.conversationId, clientKey);
         if (original) return { message: original, created: false };
       }
@@ -75,6 +77,9 @@ async function appendOnce(
   }
   throw new Error(`append: no free seq in conversation ${input.conversationId} after ${maxAppendAttempts} attempts`);
 }
+
+/** The clientKey of a conversation's commit for `epoch`: unique, so one commit per epoch is stored. */
+const commitKey = (epoch: number) => `mls-epoch:${epoch}`;
 
 /** A range of one conversation's history, in `seq` order. */
 async function page(
@@ -116,6 +121,7 @@ export function createMessageStore(c: Collections, options: MessageStoreOptions 
   const appendQueues = new Map<string, Promise<unknown>>();
   return {
     append: (input) => serialized(appendQueues, input.conversationId, () => appendOnce(c, maxAppendAttempts, input)),
+    findCommit: (conversationId, epoch) => findByClientKey(c, conversationId, commitKey(epoch)),
     getMany: (ids) => byIds(c.messages, ids, toMessage),
     page: (conversationId, range) => page(c, conversationId, range),
     countUnread: (conversationId, afterSeq, userId) => countUnread(c, conversationId, afterSeq, userId),

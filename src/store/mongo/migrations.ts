@@ -12,6 +12,7 @@ import type { Db } from 'mongodb';
 import type { Logger } from '../../lib/log';
 import {
   ensureGroupControlIndexes,
+  ensureKeyPackageIndexes,
   ensureIndexes,
   ensureModerationIndexes,
   isDuplicateKey,
@@ -47,6 +48,7 @@ export const migrations: readonly Migration[] = [
   // Indexes only: the collection is new; memberships without joinedAt read as joined at the group's creation.
   { version: 3, name: 'group control versions', up: ensureGroupControlIndexes },
   { version: 4, name: 'uploads', up: uploadIndexes },
+  { version: 5, name: 'key packages', up: ensureKeyPackageIndexes },
 ];
 
 /** A step that failed; the process should not serve on a database half-way through it. */
