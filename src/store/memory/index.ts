@@ -4,7 +4,7 @@ import { createMemoryConversationStore } from './conversations';
 import { createMemoryAccountDeletionStore } from './deletions';
 import { createMemoryFriendStore } from './friends';
 import { createMemoryMessageStore } from './messages';
-import { createMemoryMlsStore } from './mls';
+import { createMemoryMlsStore } from './mlsGroups';
 import { createMemoryModerationStore } from './moderation';
 import { createMemoryPushTokenStore } from './pushTokens';
 import { createMemorySessionStore } from './sessions';

@@ -22,7 +22,7 @@ import { createAccountDeletionStore } from './deletions';
 import { collections } from './documents';
 import { createFriendStore } from './friends';
 import { createMessageStore, type MessageStoreOptions } from './messages';
-import { createMlsStore } from './mls';
+import { createMlsStore } from './mlsGroups';
 import { migrate } from './migrations';
 import { createModerationStore } from './moderation';
 import { createPushTokenStore } from './pushTokens';
