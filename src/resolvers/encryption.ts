@@ -340,7 +340,8 @@ export const encryptionResolvers: Resolvers = {
       const texts = keyPackages.map((text) => ({ text, lastResort: false }));
       if (lastResort != null) texts.push({ text: lastResort, lastResort: true });
       const records = await checkedKeyPackages(ctx, identity, texts);
-      const result = await ctx.services.store.mls.addKeyPackages(records, limits.keyPackagesPerSession);
+      const { mls } = ctx.services.store;
+      const result = await mls.addKeyPackages(records, limits.keyPackagesPerSession, ctx.services.now());
       if (result.status === 'too-many') {
         throw badInput('keyPackages', `a session holds at most ${limits.keyPackagesPerSession} unclaimed KeyPackages`);
       }

@@ -271,12 +271,13 @@ export interface MlsStore {
   advance(conversationId: string, epoch: number, leaves: (string | null)[]): Promise<boolean>;
   /**
    * Adds KeyPackages of a session unless it would then hold more than
-   * `maxUnclaimed` unclaimed ones (nothing added then: 'too-many'); a
+   * `maxUnclaimed` unclaimed ones unexpired at `now` (nothing added then: 'too-many'); a
    * last-resort one replaces the session's previous one. Refs already stored are skipped.
    */
   addKeyPackages(
     packages: readonly KeyPackageRecord[],
     maxUnclaimed: number,
+    now: Date,
   ): Promise<{ status: 'ok'; unclaimed: number } | { status: 'too-many' }>;
   /**
    * Hands out one unclaimed KeyPackage of the session, oldest first, not

@@ -4,6 +4,7 @@ import { backendsAvailable, useFerretDBClient } from '../helpers/backends';
 import { freshMongoStore, mongoStorePair } from '../helpers/mongoStores';
 import { describeGroupControl } from './store.control.conformance';
 import { describeStore } from './store.conformance';
+import { describeMlsStore } from './store.mls.conformance';
 import { describeModerationStore } from './store.moderation.conformance';
 import { describeSessionStore } from './store.sessions.conformance';
 
@@ -18,6 +19,7 @@ const run = backendsAvailable('the MongoDB store suite');
   describeStore('mongodb', fresh('conformance'));
   describeGroupControl('mongodb', fresh('control'), pair('control'));
   describeModerationStore('mongodb', fresh('moderation'));
+  describeMlsStore('mongodb', fresh('mls'), pair('mls'));
   // Two processes: a second client of its own on the same database.
   describeSessionStore('mongodb', fresh('sessions'), pair('sessions'));
 

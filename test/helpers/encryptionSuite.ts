@@ -12,7 +12,10 @@ import { decodeMlsMessageBase64, encodeMlsMessageBase64 } from './mlsClient';
 export interface EncryptionSuiteOptions {
   /** The servers the devices talk to (one for the embedded default, two processes otherwise). */
   endpoints: () => Endpoint[];
-  /** The stored strings among `needles`, searching every record of the store. */
+  /**
+   * The stored strings among `needles`, searching every record of the store (on the embedded default, the
+   * conversations and messages the test made: the memory store's tables are not reachable from outside).
+   */
   findInStore: (needles: string[]) => Promise<string[]>;
 }
 
@@ -228,11 +231,13 @@ export function encryptionSuite({ endpoints, findInStore }: EncryptionSuiteOptio
       const d = alice[0]!;
       const before = await historyLength(d, conversationId);
       const stale = await d.mls.commit();
+      const staleApplication = await d.mls.encrypt('sent in an epoch about to end');
       // Another member commits first: the stale one then names a past epoch.
       const first = await carol[0]!.commit(conversationId);
       expect(first.errors).toBeUndefined();
       newest = first.data.sendMlsMessage.seq;
       expect(codes(await d.send(conversationId, stale.commit))).toEqual(['CONFLICT']);
+      expect(codes(await d.send(conversationId, staleApplication))).toEqual(['CONFLICT']);
       await settle([...alice, ...carol], newest);
       const asPrivate = await d.mls.commitAsPrivateMessage();
       expect(codes(await d.send(conversationId, asPrivate.commit))).toEqual(['BAD_USER_INPUT']);
@@ -259,6 +264,22 @@ export function encryptionSuite({ endpoints, findInStore }: EncryptionSuiteOptio
       );
       expect(codes(plain)).toEqual(['BAD_USER_INPUT']);
       expect(await historyLength(d, conversationId)).toBe(before + 1);
+    });
+
+    it("a revoked session's KeyPackages are deleted: no one can claim them", async () => {
+      const [kept, revoked] = await userWithDevices(endpoints(), 2, 'erin', 3);
+      const [claimer] = await userWithDevices(endpoints(), 1, 'frank', 0);
+      await gqlOk(
+        kept!.at.url,
+        'mutation($s: ID!) { revokeSession(sessionId: $s) }',
+        { s: revoked!.sessionId },
+        kept!.token,
+      );
+      const claimed = (await gqlOk(claimer!.at.url, CLAIM_KPS, { u: [kept!.user.id] }, claimer!.token))
+        .claimKeyPackages as { sessionId: string }[];
+      expect(claimed.map((k) => k.sessionId)).toEqual([kept!.sessionId]);
+      // Not only unclaimable: gone from the store.
+      expect(await findInStore(revoked!.uploaded.map((kp) => kp.slice(-40)))).toEqual([]);
     });
 
     it('a claimed KeyPackage is never handed out twice: 100 concurrent claims for a user with 10', async () => {

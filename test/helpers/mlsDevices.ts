@@ -35,6 +35,8 @@ export interface Delivered {
 }
 
 export class Device {
+  /** The KeyPackages it uploaded (base64). */
+  readonly uploaded: string[] = [];
   /** Application texts decrypted, in the order processed (own ones included). */
   readonly texts: string[] = [];
   /** The seq of the last message taken from the stream, and its id. */
@@ -70,6 +72,7 @@ export class Device {
 
   async upload(n: number, lastResort = false): Promise<number> {
     const kps = await this.mls.keyPackages(n + (lastResort ? 1 : 0));
+    this.uploaded.push(...kps);
     const data = await gqlOk(
       this.at.url,
       UPLOAD_KPS,

@@ -27,10 +27,9 @@ export function createMemoryMlsStore(t: Tables): MlsStore {
       group.leaves = [...leaves];
       return true;
     },
-    async addKeyPackages(packages, maxUnclaimed) {
+    async addKeyPackages(packages, maxUnclaimed, now) {
       const bySession = new Map<string, KeyPackageRecord[]>();
       for (const p of packages) bySession.set(p.sessionId, [...(bySession.get(p.sessionId) ?? []), p]);
-      const now = new Date();
       for (const [sessionId, added] of bySession) {
         const fresh = added.filter((p) => !p.lastResort && !t.keyPackages.has(p.ref));
         if (unclaimed(sessionId, now).length + fresh.length > maxUnclaimed) return { status: 'too-many' };

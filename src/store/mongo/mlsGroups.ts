@@ -37,10 +37,9 @@ export function createMlsStore(c: Collections): MlsStore {
       );
       return result.modifiedCount === 1;
     },
-    async addKeyPackages(packages, maxUnclaimed) {
+    async addKeyPackages(packages, maxUnclaimed, now) {
       const sessionId = packages[0]?.sessionId;
       if (sessionId === undefined) return { status: 'ok', unclaimed: 0 };
-      const now = new Date();
       const fresh = packages.filter((p) => !p.lastResort);
       const known = await c.keyPackages.countDocuments({ _id: { $in: fresh.map((p) => p.ref) } });
       const before = await c.keyPackages.countDocuments(unclaimedFilter(sessionId, now));
