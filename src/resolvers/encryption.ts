@@ -167,7 +167,11 @@ async function membershipChange(
 ): Promise<{ addedUserIds: string[]; removedUserIds: string[] }> {
   const members = conversation.memberIds;
   const usersAfter = usersOf(leaves);
-  const addedUserIds = [...usersAfter].filter((id) => !members.includes(id) && !usersOf(group.leaves).has(id));
+  // Users whose devices the commit adds and who are not members (again, for one who left before their
+  // devices' removal was committed): the rules for adding members apply to them.
+  const addedUserIds = [...usersOf(leaves.filter((leaf, i) => leaf !== group.leaves[i]))].filter(
+    (id) => !members.includes(id),
+  );
   const removedUserIds = members.filter((id) => usersOf(group.leaves).has(id) && !usersAfter.has(id));
   // Devices removed from members who keep others: theirs to remove, or someone's who may remove them.
   const touched = new Set(
