@@ -62,6 +62,21 @@ export function describeGroupControl(
       expect(await store.conversations.changeControl('missing', promoteBy(a, b))).toEqual({ status: 'missing' });
     });
 
+    it('reads many groups at once as it reads each: repeated, missing and direct ids included', async () => {
+      const [a, b, c] = [uid(), uid(), uid()];
+      const g1 = await group(store, [a, b, c]);
+      const g2 = await group(store, [b, c]);
+      await store.conversations.changeControl(g1.id, promoteBy(a, b));
+      await store.conversations.changeControl(g1.id, removeBy(a, c));
+      await store.conversations.changeControl(g2.id, promoteBy(b, c));
+      const d = await store.conversations.findOrCreateDirect({ id: uid(), userIds: [a, b], createdAt: t0 });
+      const ids = [g1.id, 'missing', g2.id, d.id, g1.id];
+      const one = await Promise.all(ids.map((id) => controlOf(store, id)));
+      expect(await store.conversations.getControls(ids)).toEqual(one);
+      expect(one[0]).toMatchObject({ version: 2, ownerId: a, adminIds: [b] });
+      expect(one[2]).toMatchObject({ version: 1, ownerId: b, adminIds: [c] });
+    });
+
     it('applies a change, moves the version on, removes the member it names; a refusal changes nothing', async () => {
       const [a, b, c] = [uid(), uid(), uid()];
       const g = await group(store, [a, b, c]);
