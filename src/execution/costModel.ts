@@ -1,5 +1,6 @@
 import { limits } from '../contract/limits';
-import { responseCost, type CostModel, type ResponseCost } from './queryLimits';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { costWithin, estimate, type CostModel, type ResponseCost } from './queryLimits';
 
 /** Code points take at most 4 bytes in UTF-8, and JSON may escape a few more. */
 const textBytes = (codePoints: number) => 4 * codePoints + 16;
@@ -53,6 +54,31 @@ export const costModel: CostModel = {
  * The cost check both transports run before an operation does any work: its
  * answer under this schema's cost model against `maxBytes` (MAX_QUERY_COST_BYTES).
  */
-export function operationCost(request: Parameters<typeof responseCost>[0], maxBytes: number): ResponseCost {
-  return responseCost(request, costModel, maxBytes);
+export function operationCost(
+  request: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName: string | null | undefined;
+    variables: Record<string, unknown> | null | undefined;
+  },
+  maxBytes: number,
+): ResponseCost {
+  const { schema, document, operationName, variables } = request;
+  let byOperation = known.get(document);
+  const remembered = byOperation?.get(operationName ?? '');
+  if (remembered?.schema === schema) return costWithin(remembered.bytes, maxBytes);
+  const { bytes, readsVariables } = estimate(schema, document, operationName, variables, costModel);
+  if (!readsVariables) {
+    if (!byOperation) known.set(document, (byOperation = new Map()));
+    byOperation.set(operationName ?? '', { schema, bytes });
+  }
+  return costWithin(bytes, maxBytes);
 }
+
+/**
+ * The cost of operations whose figure reads no variable, by document and operation name.
+ * Apollo's document store and the WebSocket side's document cache hand the same
+ * DocumentNode to every request of one query text, so a document clients send
+ * again and again is measured once, and forgotten with the document.
+ */
+const known = new WeakMap<DocumentNode, Map<string, { schema: GraphQLSchema; bytes: number }>>();

@@ -123,20 +123,40 @@ export function estimateResponseBytes(
   variables: Record<string, unknown> | null | undefined,
   model: CostModel,
 ): number {
+  return estimate(schema, document, operationName, variables, model).bytes;
+}
+
+/** `estimateResponseBytes`, and whether the figure depends on the variables' values (a page size given by one). */
+export function estimate(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  model: CostModel,
+): { bytes: number; readsVariables: boolean } {
+  let readsVariables = false;
   const operation = getOperationAST(document, operationName ?? undefined);
-  if (!operation) return 0;
+  if (!operation) return { bytes: 0, readsVariables };
   const root = schema.getRootType(operation.operation);
-  if (!root) return 0;
+  if (!root) return { bytes: 0, readsVariables };
   const fragments = fragmentsOf(document);
-  let variableValues: Record<string, unknown> = {};
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
-  if ('coerced' in coerced) variableValues = coerced.coerced ?? {};
+  // Coerced only when a page size names a variable: most operations read none.
+  let variableValues: Record<string, unknown> | null = null;
+  const valuesOf = (node: FieldNode): Record<string, unknown> => {
+    if (!node.arguments?.some((a) => a.value.kind === Kind.VARIABLE)) return {};
+    readsVariables = true;
+    if (variableValues === null) {
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+      variableValues = 'coerced' in coerced ? (coerced.coerced ?? {}) : {};
+    }
+    return variableValues;
+  };
 
   const pageSizeOf = (field: GraphQLField<unknown, unknown>, node: FieldNode): number | null => {
     if (!field.args.some((a) => a.name === 'first' || a.name === 'last')) return null;
     let args: Record<string, unknown> = {};
     try {
-      args = getArgumentValues(field, node, variableValues);
+      args = getArgumentValues(field, node, valuesOf(node));
     } catch {
       // Bad arguments fail later, before any work; count the field at its largest meanwhile.
     }
@@ -191,7 +211,7 @@ export function estimateResponseBytes(
     }
     return total;
   };
-  return selectionBytes(root, operation.selectionSet, null);
+  return { bytes: selectionBytes(root, operation.selectionSet, null), readsVariables };
 }
 
 /** What one operation's answer could cost, and the error refusing it when that passes the limit. */
@@ -217,7 +237,14 @@ export function responseCost(
   model: CostModel,
   maxBytes: number,
 ): ResponseCost {
-  const cost = estimateResponseBytes(request.schema, request.document, request.operationName, request.variables, model);
+  return costWithin(
+    estimateResponseBytes(request.schema, request.document, request.operationName, request.variables, model),
+    maxBytes,
+  );
+}
+
+/** `cost` against `maxBytes`: BAD_USER_INPUT saying both figures when it passes the limit. */
+export function costWithin(cost: number, maxBytes: number): ResponseCost {
   if (cost <= maxBytes) return { cost, error: null };
   const n = (x: number) => x.toLocaleString('en-US');
   const error = new GraphQLError(

@@ -117,7 +117,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log.debug('http response cut off: its client stopped reading', { unsentBytes: unsent }),
     ),
   );
-  httpServer.on('request', app);
   // Upgrades are handed over here rather than through ws's `server` option, which would also hand the HTTP
   // server's own errors (PORT in use) to graphql-ws as the WebSocket server's, to be logged as a crash.
   const wsServer = new WebSocketServer({ noServer: true, path: '/graphql', maxPayload: MAX_PAYLOAD_BYTES });
@@ -136,8 +135,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clientAddress,
     keepAliveMs: options.keepAliveMs,
   });
-  const apollo = await createApollo({
+  const { apollo, handle } = await createApollo({
     app,
+    clientAddress,
     httpServer,
     schema,
     services,
@@ -148,6 +148,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await ws.dispose();
     },
   });
+
+  httpServer.on('request', handle);
 
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) =>

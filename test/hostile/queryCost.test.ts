@@ -1,3 +1,6 @@
+import { parse } from 'graphql';
+import { operationCost } from '../../src/execution/costModel';
+import { buildSchema } from '../../src/server/server';
 import { createMemoryStore } from '../../src/store/memory';
 import { wrapStore } from '../../src/store/store';
 import { codes, gql, gqlOk, signUpMany, subscribe, wsClient, type TestUser } from '../helpers/client';
@@ -76,5 +79,28 @@ describe('query cost: what a document may make the server build', () => {
     expect(codes(await gql(server.url, CONVERSATION_LIST, {}, alice.token))).toEqual([]);
     const page = await gqlOk(server.url, PAGE_OF_100, { c, n: 100 }, alice.token);
     expect(page.messages.edges.length).toBe(3);
+  });
+
+  it('measures a document once, but never reuses a figure that a variable page size decided', () => {
+    const schema = buildSchema();
+    const paged = parse(PAGE_OF_100);
+    const limit = 10_000_000;
+    const small = operationCost({ schema, document: paged, operationName: null, variables: { c: '1', n: 1 } }, limit);
+    const large = operationCost({ schema, document: paged, operationName: null, variables: { c: '1', n: 100 } }, limit);
+    expect(large.cost).toBeGreaterThan(50 * small.cost);
+    // Asked again with the small page: still the small figure, not the one remembered last.
+    expect(
+      operationCost({ schema, document: paged, operationName: null, variables: { c: '2', n: 1 } }, limit).cost,
+    ).toBe(small.cost);
+    // A figure that reads no variable is the same whatever the variables, and refused again when over the limit.
+    const list = parse(CONVERSATION_LIST);
+    const first = operationCost({ schema, document: list, operationName: null, variables: {} }, limit);
+    const again = operationCost({ schema, document: list, operationName: null, variables: { x: 1 } }, first.cost - 1);
+    expect(again.cost).toBe(first.cost);
+    expect(again.error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', cost: first.cost, limit: first.cost - 1 });
+    // Another schema (another server in this process) measures for itself.
+    expect(
+      operationCost({ schema: buildSchema(), document: list, operationName: null, variables: {} }, limit).cost,
+    ).toBe(first.cost);
   });
 });

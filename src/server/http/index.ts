@@ -9,14 +9,14 @@ import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { GraphQLSchema, ValidationRule } from 'graphql';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { authenticateRequest } from '../../auth/session';
-import { ErrorCode } from '../../contract/errors';
 import type { Services } from '../../app/services';
 import { MEDIA_PATH } from '../../media/media';
 import { createContext, type Context } from '../../resolvers/context';
 import type { createErrorFormatter } from '../formatError';
 import { serveGraphiql } from './graphiql';
+import { bodyErrorAnswer, createGraphqlPostHandler, isPlainGraphqlPost } from './graphqlPost';
 import { metricsHandler } from './metrics';
 import { drainWebSockets } from './plugins/drainWebSockets';
 import { operationLimits } from './plugins/operationLimits';
@@ -35,16 +35,25 @@ export interface HttpOptions {
   validationRules: ValidationRule[];
   /** What keeps the process from serving fully right now; empty when ready. */
   readiness: () => Promise<string[]>;
+  /** The client's address (X-Forwarded-For only from a trusted proxy). */
+  clientAddress: (request: IncomingMessage) => string;
   /** Runs when Apollo drains, after the HTTP server stopped accepting: ends the WebSocket side. */
   drain: () => Promise<void>;
+}
+
+/** Apollo, and what answers the HTTP server's requests. */
+export interface Http {
+  apollo: ApolloServer<Context>;
+  /** The HTTP server's request listener: plain JSON POSTs to /graphql directly, the rest through `app`. */
+  handle: RequestListener;
 }
 
 /**
  * Apollo Server at POST /graphql (and GET /healthz) on `app`: one context per
  * request, errors in GraphQL's shape even for bodies that are not GraphQL.
  */
-export async function createApollo(options: HttpOptions): Promise<ApolloServer<Context>> {
-  const { app, httpServer, schema, services, formatError, validationRules, readiness, drain } = options;
+export async function createApollo(options: HttpOptions): Promise<Http> {
+  const { app, httpServer, schema, services, formatError, validationRules, readiness, drain, clientAddress } = options;
   const { config } = services;
   const apollo = new ApolloServer<Context>({
     schema,
@@ -93,31 +102,48 @@ export async function createApollo(options: HttpOptions): Promise<ApolloServer<C
     });
     app.use(MEDIA_PATH, browserCors(mediaCors), (req, res) => served.handle(req, res));
   }
+  const context = async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    const responseOver = new Promise<void>((resolve) => res.once('close', resolve));
+    return createContext(
+      services,
+      await authenticateRequest(services.tokens, services.revocations, req.headers.authorization),
+      // Undefined once the client is gone, as Express's req.ip was.
+      (clientAddress(req) as string | undefined) ?? 'unknown',
+      { requestId, responseOver, userAgent: req.headers['user-agent'] },
+    );
+  };
+  const graphqlCors = cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins });
+  // Other requests to /graphql (GET, other body types or encodings, another path below it) take Express's chain.
   app.use(
     '/graphql',
     assignRequestId,
-    browserCors(cors({ origin: config.corsOrigins === '*' ? '*' : config.corsOrigins })),
+    browserCors(graphqlCors),
     express.json({ limit: MAX_PAYLOAD_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const responseOver = new Promise<void>((resolve) => res.once('close', resolve));
-        return createContext(
-          services,
-          await authenticateRequest(services.tokens, services.revocations, req.headers.authorization),
-          req.ip ?? 'unknown',
-          { requestId: String(res.locals.requestId), responseOver, userAgent: req.headers['user-agent'] },
-        );
-      },
+      context: ({ req, res }) => context(req, res, String(res.locals.requestId)),
     }),
   );
   app.use(bodyErrors);
-  return apollo;
+  const graphqlPost = createGraphqlPostHandler({
+    apollo,
+    maxBodyBytes: MAX_PAYLOAD_BYTES,
+    requestId,
+    cors: graphqlCors,
+    context,
+  });
+  return {
+    apollo,
+    handle: (req, res) => (isPlainGraphqlPost(req) ? graphqlPost(req, res) : app(req, res)),
+  };
 }
 
 /** A request id the client sent (X-Request-Id, from a proxy say) is kept if it is a plain token; else a new one. */
+function requestId(given: string | string[] | undefined): string {
+  return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+}
+
 const assignRequestId: RequestHandler = (req, res, next) => {
-  const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+  const id = requestId(req.headers['x-request-id']);
   res.locals.requestId = id;
   res.setHeader('x-request-id', id);
   next();
@@ -131,17 +157,7 @@ const browserCors =
 
 /** Refused bodies (malformed JSON, too large) answered in GraphQL's error shape, never as an HTML page. */
 const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
-  const requestId = res.locals.requestId as string | undefined;
   if (res.headersSent) return next(error);
-  const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-  const message =
-    error.type === 'entity.parse.failed'
-      ? 'The request body is not valid JSON.'
-      : error.type === 'entity.too.large'
-        ? `The request body is larger than ${MAX_PAYLOAD_BYTES} bytes.`
-        : status < 500
-          ? 'The request could not be read.'
-          : 'Internal server error.';
-  const code = status < 500 ? ErrorCode.BadUserInput : ErrorCode.Internal;
-  res.status(status).json({ errors: [{ message, extensions: { code, ...(requestId ? { requestId } : {}) } }] });
+  const refused = bodyErrorAnswer(error, MAX_PAYLOAD_BYTES, res.locals.requestId as string | undefined);
+  res.status(refused.status).type('application/json').send(refused.body);
 };
