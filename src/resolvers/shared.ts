@@ -24,6 +24,12 @@ export const viewerIndependentFields: ReadonlySet<string> = new Set([
   // The same message and the same members for every member: nothing of the viewer in them.
   'Message.replyTo',
   'Message.mentions',
+  // An MLS message is the same bytes for every member (each device decrypts it itself).
+  'Message.mls',
+  'MlsPayload.kind',
+  'MlsPayload.epoch',
+  'MlsPayload.message',
+  'MlsPayload.welcome',
   'Reaction.emoji',
   'Reaction.count',
   'User.id',

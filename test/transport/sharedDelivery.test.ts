@@ -85,6 +85,18 @@ describe('shared delivery: one execution per event, each subscriber its own answ
     for (const s of subs) s.dispose();
   });
 
+  it('shares a selection of the MLS payload too (the same bytes for every member)', async () => {
+    const { alice, bob, carol, id } = await group();
+    const query = 'subscription { messageAdded { mls { kind epoch message welcome } sender { id } } }';
+    const subs = await open([bob, carol, bob, carol, bob, carol].map((user) => ({ user, query })));
+    userReads.length = 0;
+    await gqlOk(server.url, SEND, { c: id, t: 'hello' }, alice.token);
+    for (const s of subs) expect((await s.take(1))[0].messageAdded).toEqual({ mls: null, sender: { id: alice.id } });
+    // Executed once for the six: the sender read once (a per-subscriber execution reads it six times).
+    expect(userReads.filter((ids) => ids.includes(alice.id)).length).toBeLessThanOrEqual(2);
+    for (const s of subs) s.dispose();
+  });
+
   it('lists only fields the schema has', () => {
     const schema = buildSchema();
     for (const name of viewerIndependentFields) {
