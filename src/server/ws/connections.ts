@@ -115,7 +115,9 @@ export function createConnections({ services, connections, clientAddress, admiss
         since: Date.now(),
         release: admitted,
       });
+      // Neither the upgrade request nor the token is read again (the claims are kept): every idle connection held both.
       ctx.extra.request = undefined;
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       if (log.debugEnabled) log.debug('ws connected', { connectionId, userId: auth.claims.userId, address });
       sessions.opened(socket, auth.claims);
       connections.open++;
