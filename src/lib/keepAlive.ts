@@ -1,7 +1,7 @@
 import type { WebSocket, WebSocketServer } from 'ws';
 
-/** Slices of the sockets pinged in turn, so that no tick pings every socket at once. */
-const SLICES = 16;
+/** Slices of the sockets pinged in turn, so that no tick pings many sockets at once (100,000 sockets: 782 a tick). */
+const SLICES = 128;
 
 /**
  * One keep-alive for every socket of a WebSocket server, instead of a timer
