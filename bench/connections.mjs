@@ -121,6 +121,7 @@ async function main() {
       AUTH_RATE_PER_SECOND: '100000',
     },
   });
+  process.on('exit', () => server.child.kill('SIGKILL'));
   const healthz = `${server.url.replace(/\/graphql$/, '')}/healthz`;
   say(`signing up ${Math.ceil(idle / PER_USER)} users for ${idle} idle connections, and ${GROUP} group members`);
   const t0 = now();
