@@ -14,6 +14,12 @@
 // send -> receive at peak and at a fixed rate (half the project's peak unless --rate), and for the project
 // the memory of --idle idle authenticated connections holding one messageAdded each (RSS and heap after a
 // full GC, per connection) with the worst /healthz answer while they connect.
+//
+// Every delivery is counted by (message, member): after the last send was acknowledged the driver waits for
+// the deliveries still in flight (until all have arrived, or none arrived for --drain-ms) before counting.
+// `lost`: deliveries of an acknowledged message that never arrived; `late`: arrived, but more than --late-ms
+// after the last send was acknowledged; subscriptions that the server ended or closed are named with their
+// code. The process exits with 1 when any scenario lost a delivery.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +39,10 @@ const SECONDS = Number(option('seconds', 5));
 const IDLE = Number(option('idle', 2000));
 const FIXED_RATE = option('rate') === undefined ? null : Number(option('rate'));
 const PEERS = !flags.includes('--no-peers');
+// A quiet period with no delivery that ends the wait for those still in flight, and the longest wait.
+const DRAIN_MS = Number(option('drain-ms', 3000));
+const MAX_DRAIN_MS = 60_000;
+const LATE_MS = Number(option('late-ms', 1000));
 const REDIS_URL = process.env.REDIS_URL;
 // A Redis Cluster instead (bench/scaling.mjs starts one): the project's processes get REDIS_CLUSTER_NODES.
 const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES;
@@ -135,9 +145,12 @@ async function startProject(redisUrl) {
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { id } }';
 
-/** Rigs: connect every member, then `send(i, text)` sends as sender i; deliveries call `onDeliver(text)`. */
+/**
+ * Rigs: connect every member, then `send(i, text)` sends as sender i; member m's deliveries call
+ * `onDeliver(m, text)`, and a member whose subscription or connection ends calls `onEnded(m, why)`.
+ */
 const rigs = {
-  async graphql({ servers, sendOver }, onDeliver) {
+  async graphql({ servers, sendOver }, onDeliver, onEnded) {
     const users = await signUpMany(servers[0].url, M);
     const group = await post(
       servers[0].url,
@@ -146,19 +159,29 @@ const rigs = {
       users[0].token,
     );
     const at = (i) => servers[i % servers.length];
+    let closing = false;
     const clients = await Promise.all(
       users.map(
         (u, i) =>
           new Promise((resolve, reject) => {
+            let connected = false;
             const client = graphqlClient(
               at(i).wsUrl,
               u.token,
-              () => resolve(client),
-              (e) => reject(new Error(`closed ${e?.code}`)),
+              () => {
+                connected = true;
+                resolve(client);
+              },
+              (e) => (connected ? !closing && onEnded(i, `closed ${e?.code}`) : reject(new Error(`closed ${e?.code}`))),
             );
             client.subscribe(
               { query: 'subscription { messageAdded { content } }' },
-              { next: (r) => r.data && onDeliver(r.data.messageAdded.content), error: () => {}, complete: () => {} },
+              {
+                next: (r) =>
+                  r.data ? onDeliver(i, r.data.messageAdded.content) : onEnded(i, JSON.stringify(r.errors)),
+                error: (e) => !closing && onEnded(i, `error ${e?.code ?? JSON.stringify(e)}`),
+                complete: () => !closing && onEnded(i, 'completed'),
+              },
             );
           }),
       ),
@@ -175,14 +198,21 @@ const rigs = {
               ),
             )
         : (i, text) => post(at(i).url, SEND, variables(text), users[i].token);
-    return { send, close: () => Promise.all(clients.map((c) => c.dispose())) };
+    return {
+      send,
+      close: () => {
+        closing = true;
+        return Promise.all(clients.map((c) => c.dispose()));
+      },
+    };
   },
 
-  async socketio({ urls }, onDeliver) {
+  async socketio({ urls }, onDeliver, onEnded) {
     const { io } = await import('socket.io-client');
     const sockets = Array.from({ length: M }, (_, i) => {
       const socket = io(urls[i % urls.length], { transports: ['websocket'], auth: { user: `u${i}`, group: 'g' } });
-      socket.on('message', (m) => onDeliver(m.content));
+      socket.on('message', (m) => onDeliver(i, m.content));
+      socket.on('disconnect', (why) => why !== 'io client disconnect' && onEnded(i, why));
       return socket;
     });
     await Promise.all(sockets.map((s) => new Promise((r) => (s.connected ? r() : s.once('connect', r)))));
@@ -193,7 +223,7 @@ const rigs = {
     };
   },
 
-  async ws({ urls }, onDeliver) {
+  async ws({ urls }, onDeliver, onEnded) {
     const sockets = await Promise.all(
       Array.from({ length: M }, async (_, i) => {
         const socket = new WebSocket(`${urls[i % urls.length]}?user=u${i}&group=g`, { perMessageDeflate: false });
@@ -204,8 +234,9 @@ const rigs = {
           if (m.ack !== undefined) {
             waiting.get(m.ack)?.();
             waiting.delete(m.ack);
-          } else onDeliver(m.content);
+          } else onDeliver(i, m.content);
         });
+        socket.on('close', (code) => code !== 1005 && code !== 1000 && onEnded(i, `closed ${code}`));
         await new Promise((r) => socket.once('open', r));
         return { socket, waiting, next: () => ++ref };
       }),
@@ -226,18 +257,23 @@ const rigs = {
 
 /** One measured run: closed loop (rate 0) or `rate` messages/s in all. */
 async function measure(rig, pids, rate, received) {
-  received.reset();
+  const run = received.reset();
   let sent = 0;
   let failed = 0;
+  let lastAck = 0;
   const over = () => now() - start > SECONDS * 1000;
   const one = async (i) => {
+    const k = next++;
     try {
-      await rig.send(i % S, `${now().toFixed(3)}|${content}`);
+      await rig.send(i % S, `${now().toFixed(3)}|${run}.${k}|${content}`);
+      received.acknowledged.add(k);
       sent++;
     } catch {
       failed++;
     }
+    lastAck = now();
   };
+  let next = 0;
   // What Redis spends with nobody sending (presence, leases, discovery, rate limits, cluster gossip), per
   // second: subtracted from what it spends under load, it leaves the cost of the deliveries themselves.
   let redisIdlePerSec = 0;
@@ -265,7 +301,12 @@ async function measure(rig, pids, rate, received) {
     await Promise.all(inflight);
   }
   const expected = sent * M;
-  for (const t0 = now(); received.count < expected && now() - t0 < 10_000; ) await sleep(20);
+  // The deliveries still in flight: until all have arrived, or none arrived for DRAIN_MS.
+  const sendsDone = now();
+  while (received.expectedCount() < expected && now() - sendsDone < MAX_DRAIN_MS) {
+    if (now() - Math.max(received.last, sendsDone) > DRAIN_MS) break;
+    await sleep(20);
+  }
   const cpu = cpuMs(pids) - cpu0;
   const redisCpu = cpuMs(REDIS_PIDS) - redisCpu0;
   const redisMarginal = redisCpu - redisIdlePerSec * ((now() - start) / 1000);
@@ -276,7 +317,12 @@ async function measure(rig, pids, rate, received) {
     sent,
     failed,
     delivered: received.count,
-    lost: expected - received.count,
+    lost: expected - received.expectedCount(),
+    late: received.lateAfter(lastAck + LATE_MS),
+    duplicates: received.duplicates,
+    // Delivered, though their send failed (the message was stored, its answer lost).
+    unacknowledged: received.count - received.expectedCount() - received.duplicates - received.stray,
+    ended: received.ended.splice(0),
     sendsPerSec: Math.round(sent / ((now() - start) / 1000)),
     deliveriesPerSec: Math.round(received.count / ((received.last - start) / 1000)),
     cpuMsPer1k: Number(((cpu / Math.max(1, received.count)) * 1000).toFixed(2)),
@@ -287,33 +333,69 @@ async function measure(rig, pids, rate, received) {
   };
 }
 
+/**
+ * Counts deliveries per run by (message, member): a text is `<sent at>|<run>.<message>|<padding>`.
+ * Deliveries of an earlier run (still arriving) are stray, a second copy of a message is a duplicate.
+ */
 function receiver() {
+  let run = 0;
+  /** Per member: the messages of this run it received, and when. */
+  let got = [];
   const state = {
     count: 0,
     last: 0,
     latencies: [],
+    duplicates: 0,
+    stray: 0,
+    /** The messages of this run whose send was acknowledged. */
+    acknowledged: new Set(),
+    /** Members whose subscription ended during the run, with why. */
+    ended: [],
     reset() {
-      state.count = 0;
-      state.latencies = [];
+      Object.assign(state, { count: 0, last: 0, latencies: [], duplicates: 0, stray: 0 });
+      state.acknowledged = new Set();
+      got = Array.from({ length: M }, () => new Map());
+      return ++run;
+    },
+    /** Deliveries of acknowledged messages, one per message and member. */
+    expectedCount() {
+      let n = 0;
+      for (const mine of got) for (const k of mine.keys()) if (state.acknowledged.has(k)) n++;
+      return n;
+    },
+    /** Deliveries that arrived after `t`. */
+    lateAfter(t) {
+      let n = 0;
+      for (const mine of got) for (const at of mine.values()) if (at > t) n++;
+      return n;
     },
   };
-  const onDeliver = (text) => {
+  const onDeliver = (member, text) => {
     const t = now();
+    const [sentAt, tag] = text.split('|');
+    const [r, k] = tag.split('.').map(Number);
     state.count++;
+    if (r !== run) return void state.stray++;
+    if (got[member].has(k)) return void state.duplicates++;
+    got[member].set(k, t);
     state.last = t;
-    state.latencies.push(t - parseFloat(text));
+    state.latencies.push(t - parseFloat(sentAt));
   };
-  return { state, onDeliver };
+  const onEnded = (member, why) => {
+    state.ended.push(`member ${member}: ${why}`);
+    say(`member ${member}'s subscription ended: ${why}`);
+  };
+  return { state, onDeliver, onEnded };
 }
 
 async function runTarget(name, setup, pids) {
-  const { state, onDeliver } = receiver();
+  const { state, onDeliver, onEnded } = receiver();
   say(`${name}: connecting ${M} members`);
-  const rig = await rigs[name](setup, onDeliver);
+  const rig = await rigs[name](setup, onDeliver, onEnded);
   say(`${name}: warm-up, then peak`);
-  await measure(rig, pids, 0, state); // warm-up: JIT and connections
+  const warmUp = await measure(rig, pids, 0, state); // warm-up: JIT and connections
   const peak = await measure(rig, pids, 0, state);
-  return { rig, state, peak };
+  return { rig, state, peak, warmUp };
 }
 
 /** CDP over the inspector: a full GC, then process.memoryUsage() of the server. */
@@ -411,11 +493,21 @@ const project = await runTarget('graphql', setup, projectPids);
 const rate = FIXED_RATE ?? Math.max(10, Math.round(project.peak.sendsPerSec / 2));
 const projectFixed = await measure(project.rig, projectPids, rate, project.state);
 await project.rig.close();
-results.push({ target: `project (${mode}, sends over HTTP)`, peak: project.peak, fixed: projectFixed });
+results.push({
+  target: `project (${mode}, sends over HTTP)`,
+  warmUp: project.warmUp,
+  peak: project.peak,
+  fixed: projectFixed,
+});
 const overWs = await runTarget('graphql', { servers, sendOver: 'ws' }, projectPids);
 const overWsFixed = await measure(overWs.rig, projectPids, rate, overWs.state);
 await overWs.rig.close();
-results.push({ target: `project (${mode}, sends over graphql-ws)`, peak: overWs.peak, fixed: overWsFixed });
+results.push({
+  target: `project (${mode}, sends over graphql-ws)`,
+  warmUp: overWs.warmUp,
+  peak: overWs.peak,
+  fixed: overWsFixed,
+});
 const idle = IDLE > 0 ? await idleMemory(servers, IDLE) : null;
 servers.forEach((s) => s.child.kill('SIGTERM'));
 
@@ -438,6 +530,7 @@ if (PEERS) {
     peers.forEach((p) => p.child.kill('SIGTERM'));
     results.push({
       target: name === 'socketio' ? 'Socket.IO + redis-adapter' : 'raw ws + ioredis',
+      warmUp: target.warmUp,
       peak: target.peak,
       fixed,
     });
@@ -449,15 +542,21 @@ console.log(
   `\nfan-out: 1 group of ${M} members, ${S} closed-loop senders, ${SECONDS} s per figure; fixed rate ${rate} msg/s (${rate * M} deliveries/s)`,
 );
 console.log(
-  'target | CPU ms / 1k deliveries (peak) | vs Socket.IO | deliveries/s (peak) | vs Socket.IO | p50 / p99 ms (peak) | p50 / p99 ms (fixed rate) | lost',
+  'target | CPU ms / 1k deliveries (peak) | vs Socket.IO | deliveries/s (peak) | vs Socket.IO | p50 / p99 ms (peak) | p50 / p99 ms (fixed rate) | lost (warm-up, peak, fixed) | late',
 );
 const ratio = (a, b) => (socketio ? `${(a / b).toFixed(2)}x` : '-');
+const runs = (r, key) => `${r.warmUp[key]}, ${r.peak[key]}, ${r.fixed[key]}`;
 for (const r of results) {
   const cost = ratio(r.peak.cpuMsPer1k, socketio?.peak.cpuMsPer1k);
   const speed = ratio(r.peak.deliveriesPerSec, socketio?.peak.deliveriesPerSec);
   console.log(
-    `${r.target} | ${r.peak.cpuMsPer1k} | ${cost} | ${r.peak.deliveriesPerSec} | ${speed} | ${r.peak.p50} / ${r.peak.p99} | ${r.fixed.p50} / ${r.fixed.p99} | ${r.peak.lost + r.fixed.lost}`,
+    `${r.target} | ${r.peak.cpuMsPer1k} | ${cost} | ${r.peak.deliveriesPerSec} | ${speed} | ${r.peak.p50} / ${r.peak.p99} | ${r.fixed.p50} / ${r.fixed.p99} | ${runs(r, 'lost')} | ${runs(r, 'late')}`,
   );
+  for (const run of [r.warmUp, r.peak, r.fixed]) {
+    if (run.ended.length > 0) console.log(`  ended during the run: ${run.ended.join('; ')}`);
+    if (run.duplicates + run.unacknowledged > 0)
+      console.log(`  duplicates ${run.duplicates}, delivered though their send failed ${run.unacknowledged}`);
+  }
 }
 if (idle) {
   console.log(
@@ -465,4 +564,6 @@ if (idle) {
   );
 }
 console.log(`\n${JSON.stringify(results)}`);
-process.exit(0);
+const lost = results.reduce((n, r) => n + r.warmUp.lost + r.peak.lost + r.fixed.lost, 0);
+if (lost > 0) console.log(`\nLOST ${lost} deliveries`);
+process.exit(lost > 0 ? 1 : 0);

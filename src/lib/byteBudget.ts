@@ -21,27 +21,30 @@ export interface ByteBudgetOptions {
   onExceeded: (heldBytes: number) => void;
 }
 
-/** A byte budget; see `ByteBudget`. */
-export function createByteBudget({ maxBytes, external = () => 0, onExceeded }: ByteBudgetOptions): ByteBudget {
-  let held = 0;
-  let spent = false;
-  return {
-    take(bytes) {
-      if (spent) return false;
-      const total = held + bytes + external();
-      if (total > maxBytes) {
-        spent = true;
-        onExceeded(total);
-        return false;
-      }
-      held += bytes;
-      return true;
-    },
-    give(bytes) {
-      held = Math.max(0, held - bytes);
-    },
-    get spent() {
-      return spent;
-    },
-  };
+/** A byte budget; see `ByteBudget`. A class, so that every connection's budget shares its methods. */
+export function createByteBudget(options: ByteBudgetOptions): ByteBudget {
+  return new Budget(options);
+}
+
+class Budget implements ByteBudget {
+  private held = 0;
+  spent = false;
+
+  constructor(private readonly options: ByteBudgetOptions) {}
+
+  take(bytes: number): boolean {
+    if (this.spent) return false;
+    const total = this.held + bytes + (this.options.external?.() ?? 0);
+    if (total > this.options.maxBytes) {
+      this.spent = true;
+      this.options.onExceeded(total);
+      return false;
+    }
+    this.held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.held = Math.max(0, this.held - bytes);
+  }
 }

@@ -27,11 +27,15 @@ export function createMemorySlots(): Slots {
       const count = held.get(key) ?? 0;
       if (count >= max) return null;
       held.set(key, count + 1);
-      return once(() => {
+      // One closure, not once() around another: every idle connection holds three of these.
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
         const left = (held.get(key) ?? 1) - 1;
         if (left > 0) held.set(key, left);
         else held.delete(key);
-      });
+      };
     },
     async close() {},
   };

@@ -118,19 +118,17 @@ export async function openMessageStream(options: MessageStreamOptions): Promise<
     throw error;
   }
 
-  async function nextEvent(): Promise<Delivery<Topics['messageAdded']> | null> {
+  async function pull(): Promise<MessageRecord[] | null> {
+    if (replays.length > 0) return replay(stream, replays[0]!);
+    // Awaited here rather than in a helper: an idle stream waits in one async function, not two.
+    let next: IteratorResult<Delivery<Topics['messageAdded']>>;
     try {
-      const { value, done } = await subscription.next();
-      return done ? null : value;
+      next = await subscription.next();
     } catch (error) {
       throw error instanceof SubscriberOverflowError ? subscriberLagging() : error;
     }
-  }
-
-  async function pull(): Promise<MessageRecord[] | null> {
-    if (replays.length > 0) return replay(stream, replays[0]!);
-    const event = await nextEvent();
-    if (event === null) return null;
+    if (next.done) return null;
+    const event = next.value;
     if (event === MISSED_EVENTS) return catchUp(stream);
     if ('leftConversationId' in event) {
       if (event.leftConversationId === conversationId) throw noLongerAMember();

@@ -15,83 +15,99 @@ import {
  * waiting here are taken from it, and once it is spent events are dropped:
  * its owner is dropping the consumer, which resumes from the store.
  */
-export function createSubscriptionQueue<E>(
-  maxQueue: number,
-  onClose: () => void,
-  budget?: ByteBudget,
-): Subscription<E> & {
-  /** Queues an event; `bytes` is its size on the wire, for the budget. */
-  push(event: Delivery<E>, bytes?: number): void;
-  end(error?: Error): void;
-} {
-  type D = Delivery<E>;
-  const queue: D[] = [];
-  /** The budgeted bytes of each queued event, in queue order. */
-  const sizes: number[] = [];
-  const dequeue = (): D => {
-    budget?.give(sizes.shift() ?? 0);
-    return queue.shift()!;
-  };
-  const clear = () => {
-    for (const bytes of sizes.splice(0)) budget?.give(bytes);
-    queue.length = 0;
-  };
-  const waiting: { resolve(result: IteratorResult<D>): void; reject(error: Error): void }[] = [];
-  let failure: Error | null = null;
-  let ended = false;
-  let released = false;
+export function createSubscriptionQueue<E>(maxQueue: number, onClose: () => void, budget?: ByteBudget) {
+  return new SubscriptionQueueImpl<E>(maxQueue, onClose, budget);
+}
 
-  function release(): void {
-    if (released) return;
-    released = true;
-    onClose();
+type Waiter<D> = { resolve(result: IteratorResult<D>): void; reject(error: Error): void };
+
+/**
+ * `createSubscriptionQueue`'s queue: a class, so that its methods are shared
+ * by every subscription instead of being closures of each (an idle
+ * connection holds one per subscription). Its arrays are made when first needed.
+ */
+class SubscriptionQueueImpl<E> implements Subscription<E> {
+  /** Queued events, and the budgeted bytes of each, in queue order. */
+  private queue: Delivery<E>[] | null = null;
+  private sizes: number[] | null = null;
+  private waiting: Waiter<Delivery<E>>[] | null = null;
+  private failure: Error | null = null;
+  private ended = false;
+  private released = false;
+
+  constructor(
+    private readonly maxQueue: number,
+    private readonly onClose: () => void,
+    private readonly budget: ByteBudget | undefined,
+  ) {}
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onClose();
   }
 
-  const subscription = {
-    push(event: D, bytes = 0) {
-      if (ended) return;
-      const waiter = waiting.shift();
-      if (waiter) return waiter.resolve({ value: event, done: false });
-      if (queue.length >= maxQueue) return subscription.end(new SubscriberOverflowError(maxQueue));
-      if (budget && !budget.take(bytes)) return;
-      queue.push(event);
-      sizes.push(budget ? bytes : 0);
-    },
-    end(error?: Error) {
-      if (ended) return;
-      ended = true;
-      release();
-      if (error) {
-        clear();
-        const waiter = waiting.shift();
-        if (waiter) waiter.reject(error);
-        else failure = error;
-      }
-      for (const waiter of waiting.splice(0)) waiter.resolve({ value: undefined, done: true });
-    },
-    next(): Promise<IteratorResult<D>> {
-      if (queue.length > 0) return Promise.resolve({ value: dequeue(), done: false });
-      if (failure) {
-        const error = failure;
-        failure = null;
-        return Promise.reject(error);
-      }
-      if (ended) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-    },
-    return(): Promise<IteratorResult<D>> {
-      ended = true;
-      clear();
-      failure = null;
-      release();
-      for (const waiter of waiting.splice(0)) waiter.resolve({ value: undefined, done: true });
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return subscription;
-    },
-  };
-  return subscription;
+  private dequeue(): Delivery<E> {
+    this.budget?.give(this.sizes!.shift() ?? 0);
+    return this.queue!.shift()!;
+  }
+
+  private clear(): void {
+    if (this.sizes) for (const bytes of this.sizes.splice(0)) this.budget?.give(bytes);
+    if (this.queue) this.queue.length = 0;
+  }
+
+  private resolveWaiters(): void {
+    for (const waiter of this.waiting?.splice(0) ?? []) waiter.resolve({ value: undefined, done: true });
+  }
+
+  /** Queues an event; `bytes` is its size on the wire, for the budget. */
+  push(event: Delivery<E>, bytes = 0): void {
+    if (this.ended) return;
+    const waiter = this.waiting?.shift();
+    if (waiter) return waiter.resolve({ value: event, done: false });
+    if ((this.queue?.length ?? 0) >= this.maxQueue) return this.end(new SubscriberOverflowError(this.maxQueue));
+    if (this.budget && !this.budget.take(bytes)) return;
+    (this.queue ??= []).push(event);
+    (this.sizes ??= []).push(this.budget ? bytes : 0);
+  }
+
+  end(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.release();
+    if (error) {
+      this.clear();
+      const waiter = this.waiting?.shift();
+      if (waiter) waiter.reject(error);
+      else this.failure = error;
+    }
+    this.resolveWaiters();
+  }
+
+  next(): Promise<IteratorResult<Delivery<E>>> {
+    if (this.queue && this.queue.length > 0) return Promise.resolve({ value: this.dequeue(), done: false });
+    if (this.failure) {
+      const error = this.failure;
+      this.failure = null;
+      return Promise.reject(error);
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.waiting ??= []).push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<Delivery<E>>> {
+    this.ended = true;
+    this.clear();
+    this.failure = null;
+    this.release();
+    this.resolveWaiters();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }
 
 /** A subscription as a backend holds it: fed by `push`, ended by `end`. */

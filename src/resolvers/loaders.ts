@@ -46,33 +46,84 @@ export interface BlockKey {
 /**
  * Fresh loaders for one operation. `cache: false` for subscriptions, whose
  * context lives as long as the subscription: they still batch each event's
- * lookups, but never serve a stale record.
+ * lookups, but never serve a stale record. Each loader is made when first
+ * used: most operations use one or two, and a subscription's context is held
+ * by every idle connection.
  */
 export function createLoaders(
   store: Store,
   presence: PresenceTracker,
   { cache = true }: { cache?: boolean } = {},
 ): Loaders {
-  return {
-    users: new DataLoader((ids) => store.users.getMany(ids), { cache }),
-    conversations: new DataLoader((ids) => store.conversations.getMany(ids), { cache }),
-    messages: new DataLoader((ids) => store.messages.getMany(ids), { cache }),
-    memberships: new DataLoader((keys) => store.conversations.getMemberships(keys), {
-      cache,
+  return new LazyLoaders(store, presence, cache);
+}
+
+/** The loaders of `createLoaders`, each made on first use. */
+class LazyLoaders implements Loaders {
+  #users?: Loaders['users'];
+  #conversations?: Loaders['conversations'];
+  #messages?: Loaders['messages'];
+  #memberships?: Loaders['memberships'];
+  #friendIds?: Loaders['friendIds'];
+  #presence?: Loaders['presence'];
+  #readPositions?: Loaders['readPositions'];
+  #groupControls?: Loaders['groupControls'];
+  #mlsGroups?: Loaders['mlsGroups'];
+  #blocked?: Loaders['blocked'];
+  #uploads?: Loaders['uploads'];
+
+  constructor(
+    private readonly store: Store,
+    private readonly presenceTracker: PresenceTracker,
+    private readonly cache: boolean,
+  ) {}
+
+  get users() {
+    return (this.#users ??= new DataLoader((ids) => this.store.users.getMany(ids), { cache: this.cache }));
+  }
+  get conversations() {
+    return (this.#conversations ??= new DataLoader((ids) => this.store.conversations.getMany(ids), {
+      cache: this.cache,
+    }));
+  }
+  get messages() {
+    return (this.#messages ??= new DataLoader((ids) => this.store.messages.getMany(ids), { cache: this.cache }));
+  }
+  get memberships() {
+    return (this.#memberships ??= new DataLoader((keys) => this.store.conversations.getMemberships(keys), {
+      cache: this.cache,
       cacheKeyFn: (key) => `${key.conversationId}:${key.userId}`,
-    }),
-    friendIds: new DataLoader(
-      (ids) => Promise.all(ids.map(async (id) => new Set(await store.friends.listMutual(id)))),
-      { cache },
-    ),
-    presence: new DataLoader((ids) => presence.get(ids), { cache }),
-    readPositions: new DataLoader((ids) => store.conversations.readPositions(ids), { cache }),
-    groupControls: new DataLoader((ids) => store.conversations.getControls(ids), { cache }),
-    mlsGroups: new DataLoader((ids) => store.mls.getGroups(ids), { cache }),
-    blocked: new DataLoader((keys) => store.blocks.isBlocked(keys), {
-      cache,
+    }));
+  }
+  get friendIds() {
+    return (this.#friendIds ??= new DataLoader(
+      (ids) => Promise.all(ids.map(async (id) => new Set(await this.store.friends.listMutual(id)))),
+      { cache: this.cache },
+    ));
+  }
+  get presence() {
+    return (this.#presence ??= new DataLoader((ids) => this.presenceTracker.get(ids), { cache: this.cache }));
+  }
+  get readPositions() {
+    return (this.#readPositions ??= new DataLoader((ids) => this.store.conversations.readPositions(ids), {
+      cache: this.cache,
+    }));
+  }
+  get groupControls() {
+    return (this.#groupControls ??= new DataLoader((ids) => this.store.conversations.getControls(ids), {
+      cache: this.cache,
+    }));
+  }
+  get mlsGroups() {
+    return (this.#mlsGroups ??= new DataLoader((ids) => this.store.mls.getGroups(ids), { cache: this.cache }));
+  }
+  get blocked() {
+    return (this.#blocked ??= new DataLoader((keys) => this.store.blocks.isBlocked(keys), {
+      cache: this.cache,
       cacheKeyFn: (key) => `${key.blockerId}:${key.blockedId}`,
-    }),
-    uploads: new DataLoader((ids) => store.uploads.getMany(ids), { cache }),
-  };
+    }));
+  }
+  get uploads() {
+    return (this.#uploads ??= new DataLoader((ids) => this.store.uploads.getMany(ids), { cache: this.cache }));
+  }
 }

@@ -272,7 +272,7 @@ export const messageResolvers: Resolvers = {
           userId = (await requireViewer(ctx)).id;
           if (positions) resumeAfter = await positionSeqs(ctx, positions);
         }
-        const { store, pubsub } = ctx.services;
+        const { store, pubsub, metrics } = ctx.services;
         return openMessageStream({
           store,
           pubsub,
@@ -281,7 +281,7 @@ export const messageResolvers: Resolvers = {
           afterSeq,
           resumeAfter,
           budget: ctx.budget,
-          onDelivered: (count) => ctx.services.metrics.deliveries.inc(count),
+          onDelivered: (count) => metrics.deliveries.inc(count),
         });
       },
       resolve: (message: MessageRecord) => message,

@@ -204,6 +204,27 @@ describe('sessions', () => {
     }
   });
 
+  it('sockets whose tokens expire at different times are each closed with 4403 when their own token expires', async () => {
+    const short = await startTestServer({ env: { ACCESS_TOKEN_TTL_SECONDS: '2' } });
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const first = await signedUp(short.url, 'expiresfirst');
+      const a = await openSocket(short.wsUrl, first.pair.token);
+      const gone = await openSocket(short.wsUrl, first.pair.token);
+      await pause(1100);
+      // Tokens expire on whole seconds: this one at least a second after the first.
+      const second = await signedUp(short.url, 'expireslater');
+      const b = await openSocket(short.wsUrl, second.pair.token);
+      // A socket closed before its token expires leaves the others' expiry alone.
+      gone.socket.close();
+      expect(await within(a.closed, 4000)).toBe(4403);
+      expect(b.socket.readyState).toBe(WebSocket.OPEN);
+      expect(await within(b.closed, 4000)).toBe(4403);
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('a refresh token unused for REFRESH_TOKEN_TTL_SECONDS is refused; each renewal gives the whole lifetime again', async () => {
     const short = await startTestServer({ env: { REFRESH_TOKEN_TTL_SECONDS: '2' } });
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -10,8 +10,12 @@ import type { Services } from '../../app/services';
 import { TOO_MANY_CONNECTIONS, type Admission } from './admission';
 import { createSessionWatch } from './sessionWatch';
 
-/** What graphql-ws's ws adapter hands every hook besides the context. */
-export type Extra = { socket: WebSocket; request: IncomingMessage };
+/**
+ * What graphql-ws's ws adapter hands every hook besides the context. The
+ * upgrade request is let go once the connection is admitted (its address is
+ * kept in the Viewer), for every idle connection would hold it.
+ */
+export type Extra = { socket: WebSocket; request: IncomingMessage | undefined };
 /** A graphql-ws connection's context as the hooks see it. */
 export type ConnectionContext = WsContext<Record<string, unknown>, Extra>;
 
@@ -20,6 +24,8 @@ export interface Viewer {
   claims: TokenClaims;
   /** The connection's bound on bytes waiting to be sent. */
   budget: ByteBudget;
+  /** The client's address, for per-client limits. */
+  address: string;
   /** Names the connection in logs and, with a subscription's id, in request ids. */
   connectionId: string;
   since: number;
@@ -88,7 +94,7 @@ export function createConnections({ services, connections, clientAddress, admiss
         else socket.close(CloseCode.Unauthorized, `Unauthorized: ${auth.failure}`);
         return false;
       }
-      const address = clientAddress(request);
+      const address = clientAddress(request!);
       const admitted = await admission.connection(auth.claims.userId, address);
       if ('refused' in admitted) {
         metrics.rateLimited.inc({ limit: 'connections' });
@@ -104,10 +110,14 @@ export function createConnections({ services, connections, clientAddress, admiss
       viewers.set(ctx, {
         claims: auth.claims,
         budget: connectionBudget(socket),
+        address,
         connectionId,
         since: Date.now(),
         release: admitted,
       });
+      // Neither the upgrade request nor the token is read again (the claims are kept): every idle connection held both.
+      ctx.extra.request = undefined;
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       if (log.debugEnabled) log.debug('ws connected', { connectionId, userId: auth.claims.userId, address });
       sessions.opened(socket, auth.claims);
       connections.open++;

@@ -16,6 +16,7 @@ import { createContext } from '../../resolvers/context';
 import { viewerIndependentFields } from '../../resolvers/shared';
 import type { createErrorFormatter } from '../formatError';
 import { createSharedDelivery } from '../../execution/sharedDelivery';
+import { createKeepAlive } from '../../lib/keepAlive';
 import { createAdmission } from './admission';
 import { createConnections, type ConnectionContext, type Extra } from './connections';
 import { createSubscriptionAdmission, type SubscriptionContext } from './subscriptions';
@@ -78,7 +79,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     schema,
     services,
     rules: [...specifiedRules, ...validationRules],
-    clientAddress: (ctx) => options.clientAddress(ctx.extra.request),
+    clientAddress: (ctx) => connections.viewerOf(ctx)?.address ?? options.clientAddress(ctx.extra.request!),
     planOf: (document, operationName) => shared.plan(document, operationName),
     admission,
   });
@@ -124,11 +125,17 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
       onComplete: (ctx, id) => subscriptions.ended(ctx, requestIdOf(ctx), id),
     },
     wsServer,
-    // Pings often enough that a connection that stopped answering is dropped well within the presence timeout.
+    // One keep-alive for all sockets (below) instead of graphql-ws's timer per socket.
+    0,
+  );
+  // Pings often enough that a connection that stopped answering is dropped well within the presence timeout.
+  const keepAlive = createKeepAlive(
+    wsServer,
     options.keepAliveMs ?? Math.min(12_000, Math.floor(services.config.presenceTimeoutMs / 3)),
   );
   return {
     async dispose() {
+      keepAlive.stop();
       await connections.stop();
       await server.dispose();
     },

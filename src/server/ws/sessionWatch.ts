@@ -21,21 +21,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function createSessionWatch(services: Services) {
   /** Open connections by revocation key (their session's, or their token's from before sessions). */
   const byToken = new Map<string, Set<WebSocket>>();
-  const expiries = new Map<WebSocket, NodeJS.Timeout>();
+  const expiries = createExpiries((socket) => socket.close(FORBIDDEN, 'Forbidden: token expired'));
   let stopped = false;
   let subscription: Subscription<TokenRevokedEvent> | null = null;
 
   const closeAll = (key: string) => {
     for (const socket of byToken.get(key) ?? []) socket.close(UNAUTHORIZED, 'Unauthorized: session ended');
-  };
-  const armExpiry = (socket: WebSocket, claims: TokenClaims) => {
-    const left = claims.expiresAt.getTime() - Date.now();
-    const timer = setTimeout(
-      () => (left > MAX_TIMER_MS ? armExpiry(socket, claims) : socket.close(FORBIDDEN, 'Forbidden: token expired')),
-      Math.max(0, Math.min(left, MAX_TIMER_MS)),
-    );
-    timer.unref();
-    expiries.set(socket, timer);
   };
   const recheckAll = async () => {
     for (const key of [...byToken.keys()]) {
@@ -72,11 +63,10 @@ export function createSessionWatch(services: Services) {
       let sockets = byToken.get(key);
       if (!sockets) byToken.set(key, (sockets = new Set()));
       sockets.add(socket);
-      armExpiry(socket, claims);
+      expiries.add(socket, claims.expiresAt.getTime());
     },
     closed(socket: WebSocket, claims: TokenClaims) {
-      clearTimeout(expiries.get(socket));
-      expiries.delete(socket);
+      expiries.delete(socket, claims.expiresAt.getTime());
       const key = revocationKey(claims);
       const sockets = byToken.get(key);
       sockets?.delete(socket);
@@ -84,8 +74,95 @@ export function createSessionWatch(services: Services) {
     },
     async stop() {
       stopped = true;
+      expiries.stop();
       await subscription?.return();
       await following;
+    },
+  };
+}
+
+/**
+ * Sockets closed when their token expires, with one timer for the soonest
+ * expiry instead of one per socket: tokens expire on whole seconds, so the
+ * sockets are kept by expiry time, and the times in a min-heap.
+ */
+function createExpiries(expire: (socket: WebSocket) => void) {
+  const byTime = new Map<number, Set<WebSocket>>();
+  /** Expiry times, soonest first; a time whose sockets all closed stays until it comes up. */
+  const heap: number[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let armedFor = Infinity;
+
+  const push = (time: number) => {
+    heap.push(time);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]! <= heap[i]!) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  };
+  const pop = () => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const [l, r] = [2 * i + 1, 2 * i + 2];
+        let least = i;
+        if (l < heap.length && heap[l]! < heap[least]!) least = l;
+        if (r < heap.length && heap[r]! < heap[least]!) least = r;
+        if (least === i) break;
+        [heap[least], heap[i]] = [heap[i]!, heap[least]!];
+        i = least;
+      }
+    }
+    return top;
+  };
+  const arm = () => {
+    while (heap.length > 0 && !byTime.has(heap[0]!)) pop();
+    const soonest = heap[0] ?? Infinity;
+    if (soonest === armedFor) return;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    armedFor = soonest;
+    if (soonest === Infinity) return;
+    // setTimeout's longest delay; a later expiry is waited for in steps.
+    timer = setTimeout(fire, Math.max(0, Math.min(soonest - Date.now(), MAX_TIMER_MS)));
+    timer.unref();
+  };
+  function fire() {
+    timer = null;
+    armedFor = Infinity;
+    const now = Date.now();
+    while (heap.length > 0 && heap[0]! <= now) {
+      const time = pop();
+      const sockets = byTime.get(time);
+      byTime.delete(time);
+      for (const socket of sockets ?? []) expire(socket);
+    }
+    arm();
+  }
+
+  return {
+    add(socket: WebSocket, time: number) {
+      let sockets = byTime.get(time);
+      if (!sockets) {
+        byTime.set(time, (sockets = new Set()));
+        push(time);
+      }
+      sockets.add(socket);
+      if (time < armedFor) arm();
+    },
+    delete(socket: WebSocket, time: number) {
+      const sockets = byTime.get(time);
+      sockets?.delete(socket);
+      if (sockets?.size === 0) byTime.delete(time);
+    },
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      armedFor = -Infinity;
     },
   };
 }
