@@ -15,7 +15,7 @@
 // the bench (every connection comes from 127.0.0.x).
 import { execFileSync, fork } from 'node:child_process';
 import WebSocket from 'ws';
-import { postGraphql, startBenchServer } from './server.mjs';
+import { memoryAfterGc, postGraphql, startBenchServer } from './server.mjs';
 
 const flags = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -47,32 +47,6 @@ function connect(url, token, localAddress, onNext) {
     socket.on('error', reject);
     socket.on('close', (code) => reject(new Error(`closed ${code}`)));
   });
-}
-
-/** CDP over the inspector: a full GC, then process.memoryUsage() of the server. */
-async function memoryAfterGc(server) {
-  const m = /Debugger listening on (ws:\/\/\S+)/.exec(server.log());
-  const socket = new WebSocket(m[1]);
-  await new Promise((r) => socket.once('open', r));
-  let id = 0;
-  const call = (method, params = {}) =>
-    new Promise((resolve) => {
-      const mine = ++id;
-      const onMessage = (data) => {
-        const reply = JSON.parse(data);
-        if (reply.id === mine) {
-          socket.off('message', onMessage);
-          resolve(reply.result);
-        }
-      };
-      socket.on('message', onMessage);
-      socket.send(JSON.stringify({ id: mine, method, params }));
-    });
-  await call('HeapProfiler.collectGarbage');
-  await call('HeapProfiler.collectGarbage');
-  const { result } = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())' });
-  socket.close();
-  return JSON.parse(result.value);
 }
 
 async function signUpMany(url, n, prefix) {

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { cpuMs, freePort, postGraphql, startBenchServer } from './server.mjs';
+import { cpuMs, freePort, memoryAfterGc, postGraphql, startBenchServer } from './server.mjs';
 
 const flags = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -396,32 +396,6 @@ async function runTarget(name, setup, pids) {
   const warmUp = await measure(rig, pids, 0, state); // warm-up: JIT and connections
   const peak = await measure(rig, pids, 0, state);
   return { rig, state, peak, warmUp };
-}
-
-/** CDP over the inspector: a full GC, then process.memoryUsage() of the server. */
-async function memoryAfterGc(server) {
-  const m = /Debugger listening on (ws:\/\/\S+)/.exec(server.log());
-  const socket = new WebSocket(m[1]);
-  await new Promise((r) => socket.once('open', r));
-  let id = 0;
-  const call = (method, params = {}) =>
-    new Promise((resolve) => {
-      const mine = ++id;
-      const onMessage = (data) => {
-        const reply = JSON.parse(data);
-        if (reply.id === mine) {
-          socket.off('message', onMessage);
-          resolve(reply.result);
-        }
-      };
-      socket.on('message', onMessage);
-      socket.send(JSON.stringify({ id: mine, method, params }));
-    });
-  await call('HeapProfiler.collectGarbage');
-  await call('HeapProfiler.collectGarbage');
-  const { result } = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())' });
-  socket.close();
-  return JSON.parse(result.value);
 }
 
 /** `n` idle connections with one messageAdded each, spread over the processes; memory per connection. */

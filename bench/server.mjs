@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import WebSocket from 'ws';
 
 /** A TCP port that was free a moment ago. */
 export async function freePort() {
@@ -76,4 +77,30 @@ export async function postGraphql(url, query, variables, token) {
   const body = await res.json();
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
+}
+
+/** CDP over the inspector: a full GC, then process.memoryUsage() of the server. */
+export async function memoryAfterGc(server) {
+  const m = /Debugger listening on (ws:\/\/\S+)/.exec(server.log());
+  const socket = new WebSocket(m[1]);
+  await new Promise((r) => socket.once('open', r));
+  let id = 0;
+  const call = (method, params = {}) =>
+    new Promise((resolve) => {
+      const mine = ++id;
+      const onMessage = (data) => {
+        const reply = JSON.parse(data);
+        if (reply.id === mine) {
+          socket.off('message', onMessage);
+          resolve(reply.result);
+        }
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
+  await call('HeapProfiler.collectGarbage');
+  await call('HeapProfiler.collectGarbage');
+  const { result } = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())' });
+  socket.close();
+  return JSON.parse(result.value);
 }
