@@ -43,7 +43,7 @@ async function requireDevice(ctx: Context) {
   const viewer = await requireViewer(ctx);
   const { sessionId } = checkAuth(ctx.auth, ctx.services.now());
   if (sessionId === null) throw unknownAccount();
-  return { viewer, sessionId, identity: deviceIdentity(viewer.id, sessionId) };
+  return { viewer, userId: viewer.id, sessionId, identity: deviceIdentity(viewer.id, sessionId) };
 }
 
 /** Runs a decoding step, turning what it refuses into BAD_USER_INPUT on `field`. */
@@ -61,11 +61,10 @@ const canonical = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 /** Decodes and checks the KeyPackages of one upload; BAD_USER_INPUT, naming the first refused, before anything is stored. */
 async function checkedKeyPackages(
   ctx: Context,
-  identity: string,
+  { userId, sessionId, identity }: { userId: string; sessionId: string; identity: string },
   texts: readonly { text: string; lastResort: boolean }[],
 ): Promise<KeyPackageRecord[]> {
   const now = ctx.services.now();
-  const [userId, sessionId] = [identity.slice(0, identity.indexOf(':')), identity.slice(identity.indexOf(':') + 1)];
   const records = new Map<string, KeyPackageRecord>();
   for (const [i, { text, lastResort }] of texts.entries()) {
     const field = lastResort ? 'lastResort' : `keyPackages[${i}]`;
@@ -101,14 +100,12 @@ async function devicesOf(ctx: Context, userIds: readonly string[], exceptSession
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 
-type Group = MlsGroupRecord;
-
 /**
  * The conversation's MLS group with every stored commit applied: a commit is
  * stored before the group and members follow it, so whoever reads the group
  * finishes any commit that a process stored and did not get to apply.
  */
-export async function currentGroup(services: Services, conversationId: string): Promise<Group> {
+export async function currentGroup(services: Services, conversationId: string): Promise<MlsGroupRecord> {
   for (let step = 0; ; step++) {
     const [group] = await services.store.mls.getGroups([conversationId]);
     if (!group) throw new Error(`encrypted conversation ${conversationId} has no MLS group`);
@@ -161,18 +158,19 @@ async function applyStoredCommit(services: Services, commit: MessageRecord): Pro
 async function membershipChange(
   ctx: Context,
   conversation: ConversationRecord,
-  group: Group,
+  group: MlsGroupRecord,
   leaves: readonly (string | null)[],
   viewerId: string,
 ): Promise<{ addedUserIds: string[]; removedUserIds: string[] }> {
   const members = conversation.memberIds;
+  const usersBefore = usersOf(group.leaves);
   const usersAfter = usersOf(leaves);
   // Users whose devices the commit adds and who are not members (again, for one who left before their
   // devices' removal was committed): the rules for adding members apply to them.
   const addedUserIds = [...usersOf(leaves.filter((leaf, i) => leaf !== group.leaves[i]))].filter(
     (id) => !members.includes(id),
   );
-  const removedUserIds = members.filter((id) => usersOf(group.leaves).has(id) && !usersAfter.has(id));
+  const removedUserIds = members.filter((id) => usersBefore.has(id) && !usersAfter.has(id));
   // Devices removed from members who keep others: theirs to remove, or someone's who may remove them.
   const touched = new Set(
     group.leaves.flatMap((leaf, i) => {
@@ -221,7 +219,7 @@ async function checkAdds(ctx: Context, adds: MessageInfo['commit'] & object): Pr
 interface Sending {
   ctx: Context;
   conversation: ConversationRecord;
-  group: Group;
+  group: MlsGroupRecord;
   senderId: string;
   identity: string;
   info: MessageInfo;
@@ -247,13 +245,12 @@ async function sendCommit(s: Sending): Promise<MessageRecord> {
   }
   const added = await checkAdds(ctx, commit);
   if (added.length > 0 && s.welcome === null) throw badInput('welcome', 'a commit that adds devices needs its Welcome');
-  const leaves = await decoding('message', () => {
-    try {
-      return applyCommit(group.leaves, { removes: commit.removes, adds: added, senderLeaf: info.senderLeaf! });
-    } catch (error) {
-      throw error instanceof TreeError ? new MlsInputError(error.message) : error;
-    }
-  });
+  let leaves: (string | null)[];
+  try {
+    leaves = applyCommit(group.leaves, { removes: commit.removes, adds: added, senderLeaf: info.senderLeaf });
+  } catch (error) {
+    throw error instanceof TreeError ? badInput('message', error.message) : error;
+  }
   const change = { leaves, ...(await membershipChange(ctx, conversation, group, leaves, s.senderId)) };
   const { message, created } = await append(s, {
     kind: 'COMMIT',
@@ -336,14 +333,14 @@ export const encryptionResolvers: Resolvers = {
 
   Mutation: {
     uploadKeyPackages: async (_parent, { keyPackages, lastResort }, ctx) => {
-      const { viewer, identity } = await requireDevice(ctx);
+      const device = await requireDevice(ctx);
       if (keyPackages.length > limits.keyPackagesPerSession) {
         throw badInput('keyPackages', `at most ${limits.keyPackagesPerSession} at once`);
       }
-      await spend(ctx, ctx.services.limiters.messages, viewer.id);
+      await spend(ctx, ctx.services.limiters.messages, device.userId);
       const texts = keyPackages.map((text) => ({ text, lastResort: false }));
       if (lastResort != null) texts.push({ text: lastResort, lastResort: true });
-      const records = await checkedKeyPackages(ctx, identity, texts);
+      const records = await checkedKeyPackages(ctx, device, texts);
       const { mls } = ctx.services.store;
       const result = await mls.addKeyPackages(records, limits.keyPackagesPerSession, ctx.services.now());
       if (result.status === 'too-many') {

@@ -270,7 +270,7 @@ export interface MlsStore {
    */
   advance(conversationId: string, epoch: number, leaves: (string | null)[]): Promise<boolean>;
   /**
-   * Adds KeyPackages of a session unless it would then hold more than
+   * Adds KeyPackages, all of one session, unless it would then hold more than
    * `maxUnclaimed` unclaimed ones unexpired at `now` (nothing added then: 'too-many'); a
    * last-resort one replaces the session's previous one. Refs already stored are skipped.
    */

@@ -1,4 +1,4 @@
-import type { KeyPackageRecord, MlsGroupRecord, MlsStore } from '../store';
+import type { MlsGroupRecord, MlsStore } from '../store';
 import type { Tables } from './tables';
 
 const copyGroup = (g: MlsGroupRecord): MlsGroupRecord => ({ ...g, leaves: [...g.leaves] });
@@ -28,28 +28,23 @@ export function createMemoryMlsStore(t: Tables): MlsStore {
       return true;
     },
     async addKeyPackages(packages, maxUnclaimed, now) {
-      const bySession = new Map<string, KeyPackageRecord[]>();
-      for (const p of packages) bySession.set(p.sessionId, [...(bySession.get(p.sessionId) ?? []), p]);
-      for (const [sessionId, added] of bySession) {
-        const fresh = added.filter((p) => !p.lastResort && !t.keyPackages.has(p.ref));
-        if (unclaimed(sessionId, now).length + fresh.length > maxUnclaimed) return { status: 'too-many' };
-      }
-      for (const [sessionId, added] of bySession) {
-        let list = ofSession(sessionId);
-        for (const p of added) {
-          if (t.keyPackages.has(p.ref)) continue;
-          if (p.lastResort) {
-            for (const old of list.filter((k) => k.lastResort)) t.keyPackages.delete(old.ref);
-            list = list.filter((k) => !k.lastResort);
-          }
-          const record = { ...p };
-          t.keyPackages.set(p.ref, record);
-          list.push(record);
-        }
-        t.keyPackagesBySession.set(sessionId, list);
-      }
       const sessionId = packages[0]?.sessionId;
-      return { status: 'ok', unclaimed: sessionId === undefined ? 0 : unclaimed(sessionId, now).length };
+      if (sessionId === undefined) return { status: 'ok', unclaimed: 0 };
+      const fresh = packages.filter((p) => !p.lastResort && !t.keyPackages.has(p.ref));
+      if (unclaimed(sessionId, now).length + fresh.length > maxUnclaimed) return { status: 'too-many' };
+      let list = ofSession(sessionId);
+      for (const p of packages) {
+        if (t.keyPackages.has(p.ref)) continue;
+        if (p.lastResort) {
+          for (const old of list.filter((k) => k.lastResort)) t.keyPackages.delete(old.ref);
+          list = list.filter((k) => !k.lastResort);
+        }
+        const record = { ...p };
+        t.keyPackages.set(p.ref, record);
+        list.push(record);
+      }
+      t.keyPackagesBySession.set(sessionId, list);
+      return { status: 'ok', unclaimed: unclaimed(sessionId, now).length };
     },
     async claimKeyPackage(sessionId, now) {
       const next = unclaimed(sessionId, now)[0];
