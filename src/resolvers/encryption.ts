@@ -380,14 +380,13 @@ export const encryptionResolvers: Resolvers = {
       const id = ids.next();
       // The group first: a conversation is never without one (a group without its conversation is unseen).
       await store.mls.createGroup({ conversationId: id, groupId: canonical(groupId), epoch: 0, leaves: [identity] });
-      const created = await store.conversations.createGroup({
+      return store.conversations.createGroup({
         id,
-        title: name ?? '',
+        title: name,
         memberIds: [viewer.id],
         createdAt: now(),
         kind: 'ENCRYPTED',
       });
-      return name === null ? { ...created, title: null } : created;
     },
 
     sendMlsMessage: async (_parent, { conversationId, message, welcome, clientMessageId }, ctx) => {

@@ -89,10 +89,10 @@ export interface ConversationStore {
    * in either order, return the same conversation.
    */
   findOrCreateDirect(input: { id: string; userIds: [string, string]; createdAt: Date }): Promise<ConversationRecord>;
-  /** A group, or with `kind: 'ENCRYPTED'` an encrypted one (whose MLS group is in MlsStore). */
+  /** A group, or with `kind: 'ENCRYPTED'` an encrypted one (whose MLS group is in MlsStore; its title may be null). */
   createGroup(input: {
     id: string;
-    title: string;
+    title: string | null;
     memberIds: string[];
     createdAt: Date;
     kind?: 'GROUP' | 'ENCRYPTED';

@@ -56,9 +56,16 @@ describe('a commit stored by a process that stopped before applying it', () => {
     const text = await a!.sendText(id, 'after the stop');
     expect(text.mls.epoch).toBe(2);
     const conversation = (
-      await gqlOk(server.url, 'query($c: ID!) { conversation(id: $c) { epoch members { id } } }', { c: id }, a!.token)
+      await gqlOk(
+        server.url,
+        'query($c: ID!) { conversation(id: $c) { title epoch members { id } } }',
+        { c: id },
+        a!.token,
+      )
     ).conversation;
     expect(conversation.epoch).toBe(2);
+    // Created without a title, read back without one.
+    expect(conversation.title).toBeNull();
     expect(conversation.members.map((m: { id: string }) => m.id).sort()).toEqual([a!.user.id, b!.user.id].sort());
     // B joins from the stored commit's Welcome and reads what follows.
     while (b!.lastSeq < text.seq) await b!.take(1);

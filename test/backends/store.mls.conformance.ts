@@ -40,7 +40,7 @@ export function describeMlsStore(
     const encrypted = async (s: Store, memberIds: string[]) => {
       const c = await s.conversations.createGroup({
         id: uid(),
-        title: '',
+        title: null,
         memberIds,
         createdAt: t0,
         kind: 'ENCRYPTED',
@@ -67,6 +67,8 @@ export function describeMlsStore(
     it('keeps a group, moves its epoch on by compare and set, and stores one commit per epoch', async () => {
       const c = await encrypted(store, ['a']);
       expect(c.kind).toBe('ENCRYPTED');
+      // Untitled, as read back too.
+      expect((await store.conversations.getMany([c.id]))[0]).toMatchObject({ kind: 'ENCRYPTED', title: null });
       expect(await store.mls.getGroups([c.id, 'missing'])).toEqual([
         { conversationId: c.id, groupId: 'Z3JvdXA=', epoch: 0, leaves: ['a:s'] },
         null,

@@ -116,7 +116,7 @@ async function createGroup(
     memberIds,
     createdAt,
     kind = 'GROUP',
-  }: { id: string; title: string; memberIds: string[]; createdAt: Date; kind?: 'GROUP' | 'ENCRYPTED' },
+  }: { id: string; title: string | null; memberIds: string[]; createdAt: Date; kind?: 'GROUP' | 'ENCRYPTED' },
 ): Promise<ConversationRecord> {
   const doc: ConversationDoc = {
     _id: id,
